@@ -1,0 +1,4 @@
+export * from './events.js';
+export * from './arm.js';
+export * from './filters.js';
+export * from './subscriptions.js';
