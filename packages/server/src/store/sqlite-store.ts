@@ -1,0 +1,281 @@
+/** SQLite adapter (better-sqlite3, WAL). One process owns a data directory: the file is locked exclusively. */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MlgridError } from '../core/errors.js';
+import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
+import type {
+  DeliveryQuery,
+  DeliveryStatus,
+  DeliveryView,
+  EventSubscriptionRecord,
+  EventToStore,
+  Store,
+  TopicRecord,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** Directory holding `mlgrid.db`; `:memory:` for an in-memory database. */
+  dataDir: string;
+  /** `FULL` (default) fsyncs every commit: a 200 to a publisher survives power loss, not just a crash. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  readonly capabilities = { multiNode: false };
+  readonly db: Database.Database;
+  private readonly stmts: ReturnType<typeof prepare>;
+
+  constructor(opts: SqliteStoreOptions) {
+    const memory = opts.dataDir === ':memory:';
+    if (!memory) mkdirSync(opts.dataDir, { recursive: true });
+    const file = memory ? ':memory:' : join(opts.dataDir, 'mlgrid.db');
+    this.db = new Database(file, { timeout: 0 });
+    try {
+      // EXCLUSIVE locking holds the file lock for the life of the connection; the OS drops it on a crash.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      this.db.pragma('foreign_keys = ON');
+      this.db.exec('BEGIN EXCLUSIVE; COMMIT');
+    } catch (err) {
+      this.db.close();
+      if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+        throw new MlgridError(
+          'ServiceUnavailable',
+          `The data directory ${opts.dataDir} is in use by another mlgrid process. ` +
+            'Stop it, or start this one with another --data-dir (or use --store postgres to run several nodes).',
+          undefined,
+          [],
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    this.migrate();
+    this.stmts = prepare(this.db);
+  }
+
+  private migrate(): void {
+    this.db.exec(MIGRATIONS_TABLE);
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
+    );
+    for (const m of loadMigrations('sqlite')) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, new Date().toISOString());
+      })();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return (this.stmts.getMeta.get(key) as Row | undefined)?.value as string | undefined;
+  }
+
+  async initMeta(key: string, value: string): Promise<string> {
+    this.stmts.initMeta.run(key, value);
+    return (await this.getMeta(key))!;
+  }
+
+  async putTopic(rec: TopicRecord): Promise<{ created: boolean }> {
+    return this.db.transaction(() => {
+      const existed = this.stmts.getTopic.get(rec.key) !== undefined;
+      const other = this.stmts.getTopicByName.get(rec.name) as Row | undefined;
+      if (other && other.key !== rec.key) throw topicNameTaken(rec.name);
+      this.stmts.putTopic.run(topicParams(rec));
+      return { created: !existed };
+    })();
+  }
+
+  async getTopic(key: string): Promise<TopicRecord | undefined> {
+    return toTopic(this.stmts.getTopic.get(key) as Row | undefined);
+  }
+
+  async getTopicByName(name: string): Promise<TopicRecord | undefined> {
+    return toTopic(this.stmts.getTopicByName.get(name) as Row | undefined);
+  }
+
+  async listTopics(f: { subscriptionId: string; resourceGroup?: string }): Promise<TopicRecord[]> {
+    const rows = (
+      f.resourceGroup === undefined
+        ? this.stmts.listTopicsBySub.all(f.subscriptionId)
+        : this.stmts.listTopicsByGroup.all(f.subscriptionId, f.resourceGroup)
+    ) as Row[];
+    return rows.map((r) => toTopic(r)!);
+  }
+
+  async deleteTopic(key: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.stmts.deleteDeliveriesByScope.run(key);
+      this.stmts.deleteSubsByScope.run(key);
+      return this.stmts.deleteTopic.run(key).changes > 0;
+    })();
+  }
+
+  async putEventSubscription(rec: EventSubscriptionRecord): Promise<{ created: boolean }> {
+    const existed = this.stmts.getSub.get(rec.key) !== undefined;
+    this.stmts.putSub.run(subParams(rec));
+    return { created: !existed };
+  }
+
+  async getEventSubscription(key: string): Promise<EventSubscriptionRecord | undefined> {
+    return toSub(this.stmts.getSub.get(key) as Row | undefined);
+  }
+
+  async listEventSubscriptions(scopeKey?: string): Promise<EventSubscriptionRecord[]> {
+    const rows = (scopeKey === undefined ? this.stmts.listSubs.all() : this.stmts.listSubsByScope.all(scopeKey)) as Row[];
+    return rows.map((r) => toSub(r)!);
+  }
+
+  async deleteEventSubscription(key: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.stmts.deleteDeliveriesBySub.run(key);
+      return this.stmts.deleteSub.run(key).changes > 0;
+    })();
+  }
+
+  async appendEvents(events: EventToStore[], now: number): Promise<void> {
+    const { insertEvent, insertDelivery } = this.stmts;
+    this.db.transaction(() => {
+      for (const e of events) {
+        const seq = insertEvent.run(e.eventId, e.sourceKey, e.eventType, e.subject, e.schema, e.body, now)
+          .lastInsertRowid;
+        for (const sub of e.subscriptionKeys) insertDelivery.run(sub, seq, now, now);
+      }
+    })();
+  }
+
+  async listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]> {
+    const rows = this.stmts.listDeliveries.all({
+      sub: subscriptionKey,
+      status: q.status ?? null,
+      after: q.after === undefined ? 0 : Number(q.after),
+      limit: q.limit,
+    }) as Row[];
+    return rows.map(toDelivery);
+  }
+
+  async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {
+    return Number((this.stmts.countDeliveries.get({ sub: subscriptionKey, status: status ?? null }) as Row).n);
+  }
+}
+
+function prepare(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    getMeta: p('SELECT value FROM meta WHERE key = ?'),
+    initMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    getTopic: p('SELECT * FROM topics WHERE key = ?'),
+    getTopicByName: p('SELECT * FROM topics WHERE name = ?'),
+    listTopicsBySub: p('SELECT * FROM topics WHERE subscription_id = ? ORDER BY name'),
+    listTopicsByGroup: p('SELECT * FROM topics WHERE subscription_id = ? AND resource_group = ? ORDER BY name'),
+    putTopic: p(`INSERT INTO topics (key, id, subscription_id, resource_group, name, spec, key1, key2, created_at, updated_at)
+      VALUES (@key, @id, @subscriptionId, @resourceGroup, @name, @spec, @key1, @key2, @createdAt, @updatedAt)
+      ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, key1 = excluded.key1, key2 = excluded.key2,
+        updated_at = excluded.updated_at`),
+    deleteTopic: p('DELETE FROM topics WHERE key = ?'),
+    getSub: p('SELECT * FROM event_subscriptions WHERE key = ?'),
+    listSubs: p('SELECT * FROM event_subscriptions ORDER BY key'),
+    listSubsByScope: p('SELECT * FROM event_subscriptions WHERE scope_key = ? ORDER BY name'),
+    putSub: p(`INSERT INTO event_subscriptions (key, id, scope_key, name, spec, provisioning_state, created_at, updated_at)
+      VALUES (@key, @id, @scopeKey, @name, @spec, @provisioningState, @createdAt, @updatedAt)
+      ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, provisioning_state = excluded.provisioning_state,
+        updated_at = excluded.updated_at`),
+    deleteSub: p('DELETE FROM event_subscriptions WHERE key = ?'),
+    deleteSubsByScope: p('DELETE FROM event_subscriptions WHERE scope_key = ?'),
+    deleteDeliveriesBySub: p('DELETE FROM deliveries WHERE subscription_key = ?'),
+    deleteDeliveriesByScope: p(
+      'DELETE FROM deliveries WHERE subscription_key IN (SELECT key FROM event_subscriptions WHERE scope_key = ?)',
+    ),
+    insertEvent: p(
+      'INSERT INTO events (event_id, source_key, event_type, subject, schema, body, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    insertDelivery: p(
+      "INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at) VALUES (?, ?, 'pending', ?, ?)",
+    ),
+    listDeliveries: p(`SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
+      FROM deliveries d JOIN events e ON e.seq = d.event_seq
+      WHERE d.subscription_key = @sub AND (@status IS NULL OR d.status = @status) AND d.id > @after
+      ORDER BY d.id LIMIT @limit`),
+    countDeliveries: p(
+      'SELECT count(*) AS n FROM deliveries WHERE subscription_key = @sub AND (@status IS NULL OR status = @status)',
+    ),
+  };
+}
+
+export function topicNameTaken(name: string): MlgridError {
+  return new MlgridError(
+    'Conflict',
+    `Topic name '${name}' is already in use: a topic name names its publish endpoint and must be unique on this server.`,
+    'name',
+  );
+}
+
+function topicParams(r: TopicRecord) {
+  return { ...r, spec: JSON.stringify(r.spec) };
+}
+
+function subParams(r: EventSubscriptionRecord) {
+  return { ...r, spec: JSON.stringify(r.spec) };
+}
+
+export function toTopic(r: Row | undefined): TopicRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    id: r.id as string,
+    subscriptionId: r.subscription_id as string,
+    resourceGroup: r.resource_group as string,
+    name: r.name as string,
+    spec: JSON.parse(r.spec as string),
+    key1: r.key1 as string,
+    key2: r.key2 as string,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+export function toSub(r: Row | undefined): EventSubscriptionRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    id: r.id as string,
+    scopeKey: r.scope_key as string,
+    name: r.name as string,
+    spec: JSON.parse(r.spec as string),
+    provisioningState: r.provisioning_state as string,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+export function toDelivery(r: Row): DeliveryView {
+  return {
+    id: String(r.id),
+    subscriptionKey: r.subscription_key as string,
+    status: r.status as DeliveryStatus,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    createdAt: Number(r.created_at),
+    event: {
+      seq: String(r.event_seq),
+      eventId: r.event_id as string,
+      eventType: r.event_type as string,
+      subject: r.subject as string,
+      schema: r.schema as string,
+      body: r.body as string,
+      publishedAt: Number(r.published_at),
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The storage port. Domain-level operations only; SQL lives in the adapters.
+ * Glossary: a *topic* is a custom topic resource; an *event subscription* is an extension resource on
+ * any source resource id (its *scope*); a *delivery* is one event owed to one event subscription.
+ * Keys (`key`, `scopeKey`, `sourceKey`) are lower-cased resource ids: ARM ids compare case-insensitively.
+ */
+export interface TopicRecord {
+  key: string;
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  spec: unknown; // TopicSpec, owned by core/topic.ts
+  key1: string;
+  key2: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EventSubscriptionRecord {
+  key: string;
+  id: string;
+  scopeKey: string;
+  name: string;
+  spec: unknown; // EventSubscriptionSpec, owned by core/event-subscription.ts
+  provisioningState: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An accepted event, ready to store, and the event subscriptions it owes a delivery to. */
+export interface EventToStore {
+  eventId: string;
+  sourceKey: string;
+  eventType: string;
+  subject: string;
+  schema: string;
+  body: string;
+  subscriptionKeys: string[];
+}
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'deadlettered', 'dropped'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface DeliveryView {
+  id: string;
+  subscriptionKey: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  createdAt: number;
+  event: { seq: string; eventId: string; eventType: string; subject: string; schema: string; body: string; publishedAt: number };
+}
+
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  /** Return deliveries with an id greater than this (paging cursor). */
+  after?: string;
+  limit: number;
+}
+
+export interface StoreCapabilities {
+  /** Several mlgrid processes may share this store. */
+  multiNode: boolean;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly capabilities: StoreCapabilities;
+  close(): Promise<void>;
+
+  getMeta(key: string): Promise<string | undefined>;
+  /** Sets the value only when the key is absent; returns the value now stored. */
+  initMeta(key: string, value: string): Promise<string>;
+
+  /** Insert or replace by key; `created` tells which. A topic name is unique server-wide (it names the endpoint). */
+  putTopic(rec: TopicRecord): Promise<{ created: boolean }>;
+  getTopic(key: string): Promise<TopicRecord | undefined>;
+  getTopicByName(name: string): Promise<TopicRecord | undefined>;
+  listTopics(filter: { subscriptionId: string; resourceGroup?: string }): Promise<TopicRecord[]>;
+  /** Deletes the topic, the event subscriptions scoped on it and their deliveries. */
+  deleteTopic(key: string): Promise<boolean>;
+
+  putEventSubscription(rec: EventSubscriptionRecord): Promise<{ created: boolean }>;
+  getEventSubscription(key: string): Promise<EventSubscriptionRecord | undefined>;
+  /** By scope key; all when omitted (the routing index loads them all at start). */
+  listEventSubscriptions(scopeKey?: string): Promise<EventSubscriptionRecord[]>;
+  /** Deletes the event subscription and its deliveries. */
+  deleteEventSubscription(key: string): Promise<boolean>;
+
+  /** Commits every event and its deliveries in one transaction (group commit), all or none. */
+  appendEvents(events: EventToStore[], now: number): Promise<void>;
+  listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]>;
+  countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number>;
+}
