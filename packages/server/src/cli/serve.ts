@@ -1,0 +1,91 @@
+/** `mlgrid serve`: flags > environment > defaults, then run until SIGTERM/SIGINT. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { DEFAULT_PORT, env } from '../config.js';
+import { startServer, type ServerConfig } from '../server.js';
+
+interface ServeFlags {
+  host: string;
+  port: string;
+  dataDir: string;
+  store: 'sqlite' | 'postgres';
+  databaseUrl?: string;
+  tls?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  publicUrl?: string;
+  logLevel: string;
+}
+
+export function serveConfig(f: ServeFlags): ServerConfig {
+  const port = Number(f.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port: invalid port ${f.port}`);
+  if (f.store === 'postgres' && !f.databaseUrl) {
+    throw new InvalidArgumentError('--store postgres needs --database-url URL (or DATABASE_URL)');
+  }
+  if ((f.tlsCert === undefined) !== (f.tlsKey === undefined)) {
+    throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  }
+  if (f.tls !== undefined && f.tls !== 'self-signed') throw new InvalidArgumentError('--tls takes the value self-signed');
+  if (f.tls && f.tlsCert) throw new InvalidArgumentError('use either --tls self-signed or --tls-cert/--tls-key');
+  const dataDir = resolve(f.dataDir);
+  return {
+    host: f.host,
+    port,
+    dataDir,
+    store: f.store === 'postgres' ? { kind: 'postgres', databaseUrl: f.databaseUrl! } : { kind: 'sqlite', dataDir },
+    tls: f.tls ? { mode: 'self-signed' } : f.tlsCert ? { mode: 'files', certFile: f.tlsCert, keyFile: f.tlsKey! } : undefined,
+    adminKey: env('MLGRID_ADMIN_KEY'),
+    publicUrl: f.publicUrl?.replace(/\/$/, ''),
+    logLevel: f.logLevel,
+  };
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the mlgrid server (embedded SQLite by default)')
+    .addOption(new Option('--host <host>', 'interface to listen on').default(env('MLGRID_HOST') ?? '127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').default(env('MLGRID_PORT') ?? String(DEFAULT_PORT)))
+    .addOption(new Option('--data-dir <dir>', 'data directory').default(env('MLGRID_DATA_DIR') ?? './.mlgrid'))
+    .addOption(
+      new Option('--store <kind>', 'storage backend').choices(['sqlite', 'postgres']).default(env('MLGRID_STORE') ?? 'sqlite'),
+    )
+    .addOption(
+      new Option('--database-url <url>', 'PostgreSQL URL for --store postgres').default(
+        env('MLGRID_DATABASE_URL') ?? env('DATABASE_URL'),
+        'DATABASE_URL',
+      ),
+    )
+    .addOption(new Option('--tls <mode>', 'self-signed: generate a certificate once into the data dir'))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate for HTTPS'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key for HTTPS'))
+    .addOption(new Option('--public-url <url>', 'base URL clients use (topic endpoints)').default(env('MLGRID_PUBLIC_URL')))
+    .addOption(new Option('--log-level <level>', 'pino log level').default(env('MLGRID_LOG_LEVEL') ?? 'info'))
+    .action(async (flags: ServeFlags) => {
+      const cfg = serveConfig(flags);
+      const server = await startServer(cfg);
+      const out = (s: string) => process.stdout.write(s + '\n');
+      out(`mlgrid listening on ${server.url} (store: ${cfg.store.kind}${cfg.store.kind === 'sqlite' ? `, data dir ${cfg.dataDir}` : ''})`);
+      if (server.generatedCertPath) {
+        out(`TLS: self-signed certificate at ${server.generatedCertPath}`);
+        out(`     trust it in Node clients with NODE_EXTRA_CA_CERTS=${server.generatedCertPath}`);
+      }
+      if (server.generatedAdminKey) {
+        out(`Admin key (shown once, only its hash is stored): ${server.generatedAdminKey}`);
+        out('     use it as MLGRID_KEY for the CLI, or as a Bearer token; set MLGRID_ADMIN_KEY to choose your own.');
+      }
+      await new Promise<void>((done) => {
+        const stop = (sig: string) => {
+          out(`mlgrid: ${sig} received, shutting down`);
+          server.close().then(done, (err) => {
+            process.stderr.write(`mlgrid: error during shutdown: ${String(err)}\n`);
+            process.exitCode = 1;
+            done();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}

@@ -1,0 +1,43 @@
+/**
+ * Group commit: publishes that arrive while a commit is being prepared or is in flight are merged into
+ * the next single transaction. Each caller's promise settles when the transaction holding its rows does.
+ */
+export class GroupCommit<T> {
+  private pending: { rows: T[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+
+  constructor(
+    private readonly commit: (rows: T[]) => Promise<void>,
+    /** Upper bound of rows per transaction, so one commit never grows without end. */
+    private readonly maxRows = 50_000,
+  ) {}
+
+  add(rows: T[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ rows, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        // setImmediate lets requests already parsed in this turn of the event loop join the batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      let n = 0;
+      let take = 0;
+      while (take < this.pending.length && (take === 0 || n + this.pending[take]!.rows.length <= this.maxRows)) {
+        n += this.pending[take++]!.rows.length;
+      }
+      const group = this.pending.splice(0, take);
+      try {
+        await this.commit(group.length === 1 ? group[0]!.rows : group.flatMap((g) => g.rows));
+        for (const g of group) g.resolve();
+      } catch (err) {
+        for (const g of group) g.reject(err);
+      }
+    }
+    this.running = false;
+  }
+}

@@ -1,0 +1,32 @@
+/** Routes accepted events to matching event subscriptions and commits events + deliveries durably. */
+import type { AcceptedEvent } from '../core/publish.js';
+import type { RoutingIndex } from '../core/routing.js';
+import type { EventToStore, Store } from '../store/types.js';
+import { GroupCommit } from './group-commit.js';
+
+export class Publisher {
+  private readonly group: GroupCommit<EventToStore>;
+
+  constructor(
+    store: Store,
+    private readonly index: RoutingIndex,
+    now: () => number = Date.now,
+  ) {
+    this.group = new GroupCommit((rows) => store.appendEvents(rows, now()));
+  }
+
+  /** Resolves once the events and their deliveries are committed; only then may the publisher get a 200. */
+  publish(sourceKey: string, events: AcceptedEvent[]): Promise<void> {
+    const buckets = this.index.bucketsFor(sourceKey);
+    const rows = events.map<EventToStore>((e) => ({
+      eventId: e.eventId,
+      sourceKey,
+      eventType: e.eventType,
+      subject: e.subject,
+      schema: e.schema,
+      body: e.body,
+      subscriptionKeys: this.index.match(buckets, e.filterable),
+    }));
+    return this.group.add(rows);
+  }
+}

@@ -1,0 +1,61 @@
+/** The HTTP application factory (no listen): tests drive it with `inject`, `serve` puts it on a socket. */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { MlgridError } from '../core/errors.js';
+import { PUBLISH_LIMITS } from '../core/publish.js';
+import type { Publisher } from '../engine/publisher.js';
+import type { EventSubscriptionService } from '../services/event-subscriptions.js';
+import type { TopicService } from '../services/topics.js';
+import type { AdminAuth } from './admin-auth.js';
+import { registerArmRoutes } from './arm-routes.js';
+import { errorHandler } from './errors.js';
+import { registerPublishRoutes } from './publish-routes.js';
+
+export interface AppDeps {
+  topics: TopicService;
+  subscriptions: EventSubscriptionService;
+  publisher: Publisher;
+  admin: AdminAuth;
+  logger: Logger;
+  /** Base URL clients reach this server at; derived from each request when unset. */
+  publicUrl?: string;
+  https?: { key: string; cert: string };
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Request lines are logged by our own hook: fastify's would log query strings, which carry secrets.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreDuplicateSlashes: true }, // @azure/arm-* sends `PUT //subscriptions/...`
+    bodyLimit: PUBLISH_LIMITS.maxRequestBytes,
+    ...(deps.https ? { https: deps.https } : {}),
+  }) as unknown as FastifyInstance;
+
+  for (const type of ['application/cloudevents+json', 'application/cloudevents-batch+json']) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
+  }
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req) => {
+    throw new MlgridError('RouteNotFound', `No route for ${req.method} ${req.url.split('?')[0]}.`);
+  });
+
+  const baseUrl = (req: { protocol: string; host: string }) => deps.publicUrl ?? `${req.protocol}://${req.host}`;
+  app.get('/health', async () => ({ status: 'ok' }));
+  registerArmRoutes(app, deps, baseUrl);
+  registerPublishRoutes(app, deps, baseUrl);
+  return app;
+}

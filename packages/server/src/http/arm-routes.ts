@@ -1,0 +1,94 @@
+/** Azure Resource Manager routes: one catch-all below `/subscriptions/`, dispatched by `parseArmPath`. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { invalid, MlgridError } from '../core/errors.js';
+import { parseDeliveryStatus } from '../services/event-subscriptions.js';
+import type { AppDeps } from './app.js';
+import { allowedMethods, parseArmPath, type ArmTarget } from './arm-path.js';
+
+type BaseUrl = (req: FastifyRequest) => string;
+
+export function registerArmRoutes(app: FastifyInstance, deps: AppDeps, baseUrl: BaseUrl): void {
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE', 'POST'],
+    url: '/subscriptions/*',
+    handler: async (req, reply) => {
+      const target = parseArmPath(req.url.split('?')[0]!);
+      if (!target) throw new MlgridError('RouteNotFound', `No resource type at ${req.url.split('?')[0]}.`);
+      const allowed = allowedMethods(target);
+      if (!allowed.includes(req.method)) {
+        throw new MlgridError('MethodNotAllowed', `${req.method} is not allowed here; use ${allowed.join(', ')}.`, undefined, [
+          { code: 'Allow', message: allowed.join(', ') },
+        ]);
+      }
+      deps.admin.require(req);
+      return dispatch(target, req, reply, deps, baseUrl(req));
+    },
+  });
+}
+
+async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, deps: AppDeps, base: string) {
+  const { topics, subscriptions } = deps;
+  const body = req.body;
+  switch (t.kind) {
+    case 'topics':
+      return { value: await topics.list(t, base) };
+    case 'topic':
+      if (t.action === 'listKeys') return topics.listKeys(t);
+      if (t.action === 'regenerateKey') return topics.regenerateKey(t, body);
+      switch (req.method) {
+        case 'PUT': {
+          const { created, topic } = await topics.put(t, body, base);
+          return reply.code(created ? 201 : 200).send(topic);
+        }
+        case 'GET':
+          return topics.get(t, base);
+        case 'PATCH':
+          return topics.patch(t, body, base);
+        default:
+          return reply.code((await topics.delete(t)) ? 200 : 204).send();
+      }
+    case 'eventSubscriptions':
+      return { value: await subscriptions.list(t.scope) };
+    case 'eventSubscription':
+      if (t.action === 'getFullUrl') return subscriptions.getFullUrl(t.scope, t.name);
+      if (t.action === 'getDeliveryAttributes') return subscriptions.getDeliveryAttributes(t.scope, t.name);
+      if (t.action === 'deliveries') return deliveries(t.scope, t.name, req, deps);
+      switch (req.method) {
+        case 'PUT': {
+          const { created, out } = await subscriptions.put(t.scope, t.name, body);
+          return reply.code(created ? 201 : 200).send(out);
+        }
+        case 'GET':
+          return subscriptions.get(t.scope, t.name);
+        case 'PATCH':
+          return subscriptions.patch(t.scope, t.name, body);
+        default:
+          return reply.code((await subscriptions.delete(t.scope, t.name)) ? 200 : 204).send();
+      }
+  }
+}
+
+/** mlgrid extension: a subscription's deliveries (`?status=pending&top=100&after=<id>`), newest last. */
+async function deliveries(scope: string, name: string, req: FastifyRequest, deps: AppDeps) {
+  const q = req.query as Record<string, string | undefined>;
+  const top = q.$top ?? q.top;
+  const limit = top === undefined ? 100 : Number(top);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('top', 'must be an integer from 1 to 1000');
+  if (q.after !== undefined && !/^\d+$/.test(q.after)) throw invalid('after', 'must be a delivery id');
+  const rows = await deps.subscriptions.deliveries(scope, name, {
+    status: parseDeliveryStatus(q.status),
+    after: q.after,
+    limit,
+  });
+  return {
+    value: rows.map((d) => ({
+      id: d.id,
+      status: d.status,
+      attempts: d.attempts,
+      nextAttemptTime: new Date(d.nextAttemptAt).toISOString(),
+      createdTime: new Date(d.createdAt).toISOString(),
+      event: JSON.parse(d.event.body),
+    })),
+    ...(rows.length === limit ? { nextAfter: rows[rows.length - 1]!.id } : {}),
+  };
+}

@@ -1,0 +1,55 @@
+/** An in-process mlgrid on 127.0.0.1:0 with a fresh store, for API tests. */
+import pino from 'pino';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from './postgres.js';
+import { tempDir } from './tmp.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+
+export interface TestServer extends RunningServer {
+  /** fetch against the server with the admin Bearer key. */
+  arm(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(
+  backend: 'sqlite' | 'postgres',
+  opts: { tls?: boolean } = {},
+): Promise<TestServer> {
+  const t = tempDir();
+  const schema = uniqueSchema();
+  const server = await startServer(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: t.dir,
+      store:
+        backend === 'sqlite'
+          ? { kind: 'sqlite', dataDir: t.dir, synchronous: 'NORMAL' }
+          : { kind: 'postgres', databaseUrl: TEST_DATABASE_URL, schema },
+      adminKey: ADMIN_KEY,
+      logLevel: 'silent',
+      ...(opts.tls ? { tls: { mode: 'self-signed' as const } } : {}),
+    },
+    pino({ level: 'silent' }),
+  );
+  return Object.assign(server, {
+    arm(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const sep = path.includes('?') ? '&' : '?';
+      return fetch(`${server.url}${path}${sep}api-version=2022-06-15`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ADMIN_KEY}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
+    async stop() {
+      await server.close();
+      if (backend === 'postgres') await dropSchema(schema);
+      t.cleanup();
+    },
+  });
+}
