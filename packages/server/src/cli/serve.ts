@@ -1,5 +1,6 @@
 /** `mlgrid serve`: flags > environment > defaults, then run until SIGTERM/SIGINT. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { MlgridError } from '../core/errors.js';
 import { resolve } from 'node:path';
 import { DEFAULT_PORT, env } from '../config.js';
 import { startServer, type ServerConfig } from '../server.js';
@@ -19,15 +20,15 @@ interface ServeFlags {
 
 export function serveConfig(f: ServeFlags): ServerConfig {
   const port = Number(f.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port: invalid port ${f.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage(`--port: invalid port ${f.port}`);
   if (f.store === 'postgres' && !f.databaseUrl) {
-    throw new InvalidArgumentError('--store postgres needs --database-url URL (or DATABASE_URL)');
+    throw usage('--store postgres needs --database-url URL (or DATABASE_URL)');
   }
   if ((f.tlsCert === undefined) !== (f.tlsKey === undefined)) {
-    throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+    throw usage('--tls-cert and --tls-key go together');
   }
-  if (f.tls !== undefined && f.tls !== 'self-signed') throw new InvalidArgumentError('--tls takes the value self-signed');
-  if (f.tls && f.tlsCert) throw new InvalidArgumentError('use either --tls self-signed or --tls-cert/--tls-key');
+  if (f.tls !== undefined && f.tls !== 'self-signed') throw usage('--tls takes the value self-signed');
+  if (f.tls && f.tlsCert) throw usage('use either --tls self-signed or --tls-cert/--tls-key');
   const dataDir = resolve(f.dataDir);
   return {
     host: f.host,
@@ -66,16 +67,8 @@ export function registerServe(program: Command): void {
       const cfg = serveConfig(flags);
       const server = await startServer(cfg);
       const out = (s: string) => process.stdout.write(s + '\n');
-      out(`mlgrid listening on ${server.url} (store: ${cfg.store.kind}${cfg.store.kind === 'sqlite' ? `, data dir ${cfg.dataDir}` : ''})`);
-      if (server.generatedCertPath) {
-        out(`TLS: self-signed certificate at ${server.generatedCertPath}`);
-        out(`     trust it in Node clients with NODE_EXTRA_CA_CERTS=${server.generatedCertPath}`);
-      }
-      if (server.generatedAdminKey) {
-        out(`Admin key (shown once, only its hash is stored): ${server.generatedAdminKey}`);
-        out('     use it as MLGRID_KEY for the CLI, or as a Bearer token; set MLGRID_ADMIN_KEY to choose your own.');
-      }
-      await new Promise<void>((done) => {
+      // Handlers go in before anything is printed: a supervisor may signal as soon as it sees the banner.
+      const stopped = new Promise<void>((done) => {
         const stop = (sig: string) => {
           out(`mlgrid: ${sig} received, shutting down`);
           server.close().then(done, (err) => {
@@ -87,5 +80,19 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      out(`mlgrid listening on ${server.url} (store: ${cfg.store.kind}${cfg.store.kind === 'sqlite' ? `, data dir ${cfg.dataDir}` : ''})`);
+      if (server.generatedCertPath) {
+        out(`TLS: self-signed certificate at ${server.generatedCertPath}`);
+        out(`     trust it in Node clients with NODE_EXTRA_CA_CERTS=${server.generatedCertPath}`);
+      }
+      if (server.generatedAdminKey) {
+        out(`Admin key (shown once, only its hash is stored): ${server.generatedAdminKey}`);
+        out('     use it as MLGRID_KEY for the CLI, or as a Bearer token; set MLGRID_ADMIN_KEY to choose your own.');
+      }
+      await stopped;
     });
+}
+
+function usage(message: string): MlgridError {
+  return new MlgridError('InvalidArgument', message);
 }
