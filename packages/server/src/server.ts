@@ -36,6 +36,7 @@ export interface RunningServer {
 export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<RunningServer> {
   const log = logger ?? pino({ level: cfg.logLevel });
   const store = await openStore(cfg.store);
+  let unwatch = async () => {};
   try {
     let generatedAdminKey: string | undefined;
     let hash: string;
@@ -48,7 +49,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     }
     const index = new RoutingIndex();
     const subscriptions = new EventSubscriptionService(store, index);
-    await subscriptions.load();
+    unwatch = await subscriptions.load();
     const topics = new TopicService(store, subscriptions);
     const publisher = new Publisher(store, index);
     let tls: TlsMaterial | undefined;
@@ -76,10 +77,12 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       generatedCertPath: tls?.generatedCertPath,
       async close() {
         await app.close(); // stops accepting, waits for in-flight requests (and their commits)
+        await unwatch();
         await store.close();
       },
     };
   } catch (err) {
+    await unwatch();
     await store.close();
     throw err;
   }

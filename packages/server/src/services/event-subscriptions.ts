@@ -28,9 +28,22 @@ export class EventSubscriptionService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Fill the routing index from the store (at start). */
-  async load(): Promise<void> {
+  private refreshing: Promise<void> = Promise.resolve();
+
+  /** Fill the routing index from the store, and follow changes other nodes make (stores with `notify`). */
+  async load(): Promise<() => Promise<void>> {
+    const unwatch = await this.store.watchSubscriptions((key) => {
+      // Serialised, so an older read never overwrites a newer one.
+      this.refreshing = this.refreshing.then(() => this.refresh(key)).catch(() => {});
+    });
     for (const r of await this.store.listEventSubscriptions()) this.remember(r);
+    return unwatch;
+  }
+
+  private async refresh(key: string): Promise<void> {
+    const rec = await this.store.getEventSubscription(key);
+    if (rec) this.remember(rec);
+    else this.forget(key);
   }
 
   async put(rawScope: string, name: string, body: unknown): Promise<{ created: boolean; out: EventSubscriptionOut }> {

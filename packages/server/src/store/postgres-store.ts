@@ -19,23 +19,24 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
+const CHANNEL = 'mlgrid_event_subscriptions';
 const MIGRATION_LOCK = 0x6d6c6772; // "mlgr": serialises migrations of nodes starting together
 
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
-  readonly capabilities = { multiNode: true };
-  private constructor(readonly pool: pg.Pool) {}
+  readonly capabilities = { multiNode: true, notify: true };
+  private constructor(
+    readonly pool: pg.Pool,
+    private readonly connect: pg.ClientConfig,
+  ) {}
 
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
     const schema = opts.schema ?? 'public';
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid PostgreSQL schema name: ${schema}`);
-    const pool = new pg.Pool({
-      connectionString: opts.connectionString,
-      max: opts.poolSize ?? 8,
-      options: `-c search_path=${schema}`,
-    });
+    const connect = { connectionString: opts.connectionString, options: `-c search_path=${schema}` };
+    const pool = new pg.Pool({ ...connect, max: opts.poolSize ?? 8 });
     pool.on('error', () => {}); // idle-client errors surface on the next query instead of crashing
-    const store = new PostgresStore(pool);
+    const store = new PostgresStore(pool, connect);
     try {
       await store.migrate(schema);
     } catch (err) {
@@ -127,6 +128,8 @@ export class PostgresStore implements Store {
 
   async deleteTopic(key: string): Promise<boolean> {
     return this.tx(async (c) => {
+      const subs = await c.query('SELECT key FROM event_subscriptions WHERE scope_key = $1', [key]);
+      for (const r of subs.rows) await c.query('SELECT pg_notify($1, $2)', [CHANNEL, r.key]);
       await c.query(
         'DELETE FROM deliveries WHERE subscription_key IN (SELECT key FROM event_subscriptions WHERE scope_key = $1)',
         [key],
@@ -145,6 +148,7 @@ export class PostgresStore implements Store {
        RETURNING (xmax = 0) AS created`,
       [r.key, r.id, r.scopeKey, r.name, JSON.stringify(r.spec), r.provisioningState, r.createdAt, r.updatedAt],
     );
+    await this.notifyChanged([r.key]);
     return { created: res.rows[0].created };
   }
 
@@ -162,9 +166,28 @@ export class PostgresStore implements Store {
 
   async deleteEventSubscription(key: string): Promise<boolean> {
     return this.tx(async (c) => {
+      await c.query('SELECT pg_notify($1, $2)', [CHANNEL, key]); // delivered at commit
       await c.query('DELETE FROM deliveries WHERE subscription_key = $1', [key]);
       return ((await c.query('DELETE FROM event_subscriptions WHERE key = $1', [key])).rowCount ?? 0) > 0;
     });
+  }
+
+  private async notifyChanged(keys: string[]): Promise<void> {
+    for (const k of keys) await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, k]);
+  }
+
+  async watchSubscriptions(fn: (key: string) => void): Promise<() => Promise<void>> {
+    // A dedicated connection: LISTEN lives on a session, pooled clients come and go.
+    const client = new pg.Client(this.connect);
+    client.on('error', () => {});
+    await client.connect();
+    client.on('notification', (n) => {
+      if (n.channel === CHANNEL && n.payload) fn(n.payload);
+    });
+    await client.query(`LISTEN ${CHANNEL}`);
+    return async () => {
+      await client.end().catch(() => {});
+    };
   }
 
   async appendEvents(events: EventToStore[], now: number): Promise<void> {

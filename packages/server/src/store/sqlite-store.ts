@@ -25,7 +25,7 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
-  readonly capabilities = { multiNode: false };
+  readonly capabilities = { multiNode: false, notify: false };
   readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepare>;
 
@@ -143,6 +143,10 @@ export class SqliteStore implements Store {
       this.stmts.deleteDeliveriesBySub.run(key);
       return this.stmts.deleteSub.run(key).changes > 0;
     })();
+  }
+
+  async watchSubscriptions(): Promise<() => Promise<void>> {
+    return async () => {}; // one process owns the file: every change is made, and seen, here
   }
 
   async appendEvents(events: EventToStore[], now: number): Promise<void> {

@@ -62,6 +62,8 @@ export interface DeliveryQuery {
 export interface StoreCapabilities {
   /** Several mlgrid processes may share this store. */
   multiNode: boolean;
+  /** The store tells every node when an event subscription changes (`watchSubscriptions`). */
+  notify: boolean;
 }
 
 export interface Store {
@@ -87,6 +89,12 @@ export interface Store {
   listEventSubscriptions(scopeKey?: string): Promise<EventSubscriptionRecord[]>;
   /** Deletes the event subscription and its deliveries. */
   deleteEventSubscription(key: string): Promise<boolean>;
+
+  /**
+   * Calls `fn(key)` whenever any node changes or deletes an event subscription (stores with `notify`);
+   * resolves to an unsubscribe function. Single-node stores never call `fn`.
+   */
+  watchSubscriptions(fn: (key: string) => void): Promise<() => Promise<void>>;
 
   /** Commits every event and its deliveries in one transaction (group commit), all or none. */
   appendEvents(events: EventToStore[], now: number): Promise<void>;

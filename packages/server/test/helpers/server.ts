@@ -14,10 +14,10 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(
   backend: 'sqlite' | 'postgres',
-  opts: { tls?: boolean } = {},
+  opts: { tls?: boolean; /** share a PostgreSQL schema with another server (multi-node) */ schema?: string } = {},
 ): Promise<TestServer> {
   const t = tempDir();
-  const schema = uniqueSchema();
+  const schema = opts.schema ?? uniqueSchema();
   const server = await startServer(
     {
       host: '127.0.0.1',
@@ -48,7 +48,7 @@ export async function startTestServer(
     },
     async stop() {
       await server.close();
-      if (backend === 'postgres') await dropSchema(schema);
+      if (backend === 'postgres' && !opts.schema) await dropSchema(schema);
       t.cleanup();
     },
   });
