@@ -44,7 +44,7 @@ describe.skipIf(skip)('two nodes on PostgreSQL', () => {
     return [];
   }
 
-  it('routes on node B with a subscription created on node A, follows A's PATCH and DELETE', async () => {
+  it('routes on node B with a subscription created on node A, follows the PATCH and DELETE made on A', async () => {
     const hook = { endpointType: 'WebHook', properties: { endpointUrl: 'https://x.test/' } };
     expect((await a.arm('PUT', SUB('from-a'), { properties: { destination: hook } })).status).toBe(201);
     const got = await publishUntilRouted(b, 'from-a', 'b');
