@@ -17,8 +17,9 @@ export type EndpointType = (typeof ENDPOINT_TYPES)[number];
 /** Destinations that may batch (Azure allows batching only for these). */
 export const BATCHING_ENDPOINT_TYPES: readonly EndpointType[] = ['WebHook', 'AzureFunction'];
 
+/** A secret Static value is write-only: responses carry `isSecret: true` without `value`. */
 export type DeliveryAttributeMapping =
-  | { name: string; type: 'Static'; properties: { value: string; isSecret?: boolean } }
+  | { name: string; type: 'Static'; properties: { value?: string; isSecret?: boolean } }
   | { name: string; type: 'Dynamic'; properties: { sourceField: string } };
 
 export interface DestinationProperties {
@@ -40,10 +41,10 @@ export interface EventSubscriptionDestination {
   properties: DestinationProperties;
 }
 
-export interface DeadLetterDestination {
-  endpointType: 'StorageBlob';
-  properties: { resourceId?: string; blobContainerName?: string };
-}
+export type DeadLetterDestination =
+  | { endpointType: 'StorageBlob'; properties: { resourceId?: string; blobContainerName?: string } }
+  /** mlgrid extension: Azure's blob layout written into a local directory (`file://` URL). */
+  | { endpointType: 'LocalDirectory'; properties: { path: string } };
 
 export interface RetryPolicy {
   maxDeliveryAttempts: number;

@@ -14,8 +14,10 @@ export const ENV_VARS = {
   MLGRID_LOG_LEVEL: 'pino log level (default info).',
   MLGRID_SERVER: 'CLI: the server URL (default http://127.0.0.1:4710).',
   MLGRID_KEY: 'CLI: the admin key sent as Bearer.',
-  MLGRID_SUBSCRIPTION: 'CLI: default Azure-style subscription id (default 00000000-0000-0000-0000-000000000000).',
-  MLGRID_TEST_DATABASE_URL: 'Tests: PostgreSQL for the contract suite (default postgres://postgres@127.0.0.1:5432/postgres).',
+  MLGRID_SUBSCRIPTION:
+    'CLI: default Azure-style subscription id (default 00000000-0000-0000-0000-000000000000).',
+  MLGRID_TEST_DATABASE_URL:
+    'Tests: PostgreSQL for the contract suite (default postgres://postgres@127.0.0.1:5432/postgres).',
 } as const;
 
 export type EnvName = keyof typeof ENV_VARS;

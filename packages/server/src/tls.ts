@@ -39,7 +39,11 @@ export async function selfSignedTls(dataDir: string): Promise<TlsMaterial> {
     writeFileSync(keyPath, pems.private, { mode: 0o600 });
     writeFileSync(certPath, pems.cert);
   }
-  return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), generatedCertPath: certPath };
+  return {
+    key: readFileSync(keyPath, 'utf8'),
+    cert: readFileSync(certPath, 'utf8'),
+    generatedCertPath: certPath,
+  };
 }
 
 export function tlsFromFiles(certFile: string, keyFile: string): TlsMaterial {

@@ -6,7 +6,8 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 const pgSkip = await skipWithoutPostgres('eventgrid api');
 const RG = '/subscriptions/sub-a/resourceGroups/rg-a';
 const topicPath = (name: string) => `${RG}/providers/Microsoft.EventGrid/topics/${name}`;
-const subPath = (scope: string, name: string) => `${scope}/providers/Microsoft.EventGrid/eventSubscriptions/${name}`;
+const subPath = (scope: string, name: string) =>
+  `${scope}/providers/Microsoft.EventGrid/eventSubscriptions/${name}`;
 
 function egEvent(i: number, over: Record<string, unknown> = {}) {
   return {
@@ -55,47 +56,64 @@ describe.each([
       type: 'Microsoft.EventGrid/topics',
       location: 'local',
       tags: { team: 'ml' },
-      properties: { provisioningState: 'Succeeded', inputSchema: 'EventGridSchema', endpoint: `${s.url}/topics/topic-a/api/events` },
+      properties: {
+        provisioningState: 'Succeeded',
+        inputSchema: 'EventGridSchema',
+        endpoint: `${s.url}/topics/topic-a/api/events`,
+      },
     });
     expect((await s.arm('PUT', topicPath('topic-a'), { location: 'local' })).status).toBe(200);
     const keys = await (await s.arm('POST', `${topicPath('topic-a')}/listKeys`)).json();
     expect(keys.key1).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     expect(keys.key2).not.toBe(keys.key1);
     key1 = keys.key1;
-    const regen = await (await s.arm('POST', `${topicPath('topic-a')}/regenerateKey`, { keyName: 'key2' })).json();
+    const regen = await (
+      await s.arm('POST', `${topicPath('topic-a')}/regenerateKey`, { keyName: 'key2' })
+    ).json();
     expect(regen.key1).toBe(keys.key1);
     expect(regen.key2).not.toBe(keys.key2);
   });
 
-  it.skipIf(skip)('lists, patches and deletes topics; 404, 405, 401 and 400 use the error envelope', async () => {
-    await s.arm('PUT', topicPath('topic-b'), { location: 'local' });
-    const list = await (await s.arm('GET', `${RG}/providers/Microsoft.EventGrid/topics`)).json();
-    expect(list.value.map((t: { name: string }) => t.name)).toEqual(['topic-a', 'topic-b']);
-    const bySub = await (await s.arm('GET', '/subscriptions/sub-a/providers/Microsoft.EventGrid/topics')).json();
-    expect(bySub.value).toHaveLength(2);
-    const patched = await (await s.arm('PATCH', topicPath('topic-b'), { tags: { a: 'b' } })).json();
-    expect(patched.tags).toEqual({ a: 'b' });
-    expect((await s.arm('DELETE', topicPath('topic-b'))).status).toBe(200);
-    expect((await s.arm('DELETE', topicPath('topic-b'))).status).toBe(204);
+  it.skipIf(skip)(
+    'lists, patches and deletes topics; 404, 405, 401 and 400 use the error envelope',
+    async () => {
+      await s.arm('PUT', topicPath('topic-b'), { location: 'local' });
+      const list = await (await s.arm('GET', `${RG}/providers/Microsoft.EventGrid/topics`)).json();
+      expect(list.value.map((t: { name: string }) => t.name)).toEqual(['topic-a', 'topic-b']);
+      const bySub = await (
+        await s.arm('GET', '/subscriptions/sub-a/providers/Microsoft.EventGrid/topics')
+      ).json();
+      expect(bySub.value).toHaveLength(2);
+      const patched = await (await s.arm('PATCH', topicPath('topic-b'), { tags: { a: 'b' } })).json();
+      expect(patched.tags).toEqual({ a: 'b' });
+      expect((await s.arm('DELETE', topicPath('topic-b'))).status).toBe(200);
+      expect((await s.arm('DELETE', topicPath('topic-b'))).status).toBe(204);
 
-    const nf = await s.arm('GET', topicPath('nope'));
-    expect(nf.status).toBe(404);
-    expect((await nf.json()).error.code).toBe('ResourceNotFound');
-    const wrong = await s.arm('POST', topicPath('topic-a'));
-    expect(wrong.status).toBe(405);
-    expect(wrong.headers.get('allow')).toBe('PUT, GET, PATCH, DELETE');
-    expect((await s.arm('GET', '/subscriptions/x/whatever')).status).toBe(404);
-    expect((await fetch(`${s.url}/nothing/here`)).status).toBe(404);
-    const anon = await fetch(`${s.url}${topicPath('topic-a')}?api-version=2022-06-15`);
-    expect(anon.status).toBe(401);
-    expect((await anon.json()).error.code).toBe('Unauthorized');
-    const bad = await s.arm('PUT', topicPath('topic-c'), { location: 'local', properties: { inputSchema: 'Nope' } });
-    expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatchObject({ code: 'InvalidRequestContent', target: 'properties.inputSchema' });
-    const badJson = await s.arm('PUT', topicPath('topic-c'), '{"location":');
-    expect(badJson.status).toBe(400);
-    expect((await badJson.json()).error.code).toBe('InvalidRequestContent');
-  });
+      const nf = await s.arm('GET', topicPath('nope'));
+      expect(nf.status).toBe(404);
+      expect((await nf.json()).error.code).toBe('ResourceNotFound');
+      const wrong = await s.arm('POST', topicPath('topic-a'));
+      expect(wrong.status).toBe(405);
+      expect(wrong.headers.get('allow')).toBe('PUT, GET, PATCH, DELETE');
+      expect((await s.arm('GET', '/subscriptions/x/whatever')).status).toBe(404);
+      expect((await fetch(`${s.url}/nothing/here`)).status).toBe(404);
+      const anon = await fetch(`${s.url}${topicPath('topic-a')}?api-version=2022-06-15`);
+      expect(anon.status).toBe(401);
+      expect((await anon.json()).error.code).toBe('Unauthorized');
+      const bad = await s.arm('PUT', topicPath('topic-c'), {
+        location: 'local',
+        properties: { inputSchema: 'Nope' },
+      });
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error).toMatchObject({
+        code: 'InvalidRequestContent',
+        target: 'properties.inputSchema',
+      });
+      const badJson = await s.arm('PUT', topicPath('topic-c'), '{"location":');
+      expect(badJson.status).toBe(400);
+      expect((await badJson.json()).error.code).toBe('InvalidRequestContent');
+    },
+  );
 
   it.skipIf(skip)('stores a filtered webhook subscription and hides its secrets', async () => {
     const body = {
@@ -133,30 +151,53 @@ describe.each([
       properties: {
         topic: topicPath('topic-a'),
         provisioningState: 'Succeeded',
-        destination: { endpointType: 'WebHook', properties: { endpointBaseUrl: 'https://hooks.example.test/api' } },
+        destination: {
+          endpointType: 'WebHook',
+          properties: { endpointBaseUrl: 'https://hooks.example.test/api' },
+        },
         retryPolicy: { maxDeliveryAttempts: 5, eventTimeToLiveInMinutes: 60 },
         eventDeliverySchema: 'EventGridSchema',
         labels: ['l1'],
       },
     });
     expect(out.properties.destination.properties.endpointUrl).toBeUndefined();
-    const full = await (await s.arm('POST', `${subPath(topicPath('topic-a'), 'prod-models')}/getFullUrl`)).json();
+    const full = await (
+      await s.arm('POST', `${subPath(topicPath('topic-a'), 'prod-models')}/getFullUrl`)
+    ).json();
     expect(full).toEqual({ endpointUrl: 'https://hooks.example.test/api?code=s3cret' });
-    const attrs = await (await s.arm('POST', `${subPath(topicPath('topic-a'), 'prod-models')}/getDeliveryAttributes`)).json();
-    expect(attrs.value[0]).toEqual({ name: 'x-token', type: 'Static', properties: { value: 'hidden-value', isSecret: true } });
-    const listed = await (await s.arm('GET', `${topicPath('topic-a')}/providers/Microsoft.EventGrid/eventSubscriptions`)).json();
+    const attrs = await (
+      await s.arm('POST', `${subPath(topicPath('topic-a'), 'prod-models')}/getDeliveryAttributes`)
+    ).json();
+    expect(attrs.value[0]).toEqual({
+      name: 'x-token',
+      type: 'Static',
+      properties: { value: 'hidden-value', isSecret: true },
+    });
+    const listed = await (
+      await s.arm('GET', `${topicPath('topic-a')}/providers/Microsoft.EventGrid/eventSubscriptions`)
+    ).json();
     expect(listed.value.map((x: { name: string }) => x.name)).toEqual(['prod-models']);
   });
 
   it.skipIf(skip)('rejects invalid subscriptions with 400 naming the field', async () => {
     const cases: [unknown, string][] = [
       [{ properties: {} }, 'properties.destination'],
-      [{ properties: { destination: { endpointType: 'WebHook', properties: { endpointUrl: 'not a url' } } } }, 'properties.destination.properties.endpointUrl'],
+      [
+        {
+          properties: { destination: { endpointType: 'WebHook', properties: { endpointUrl: 'not a url' } } },
+        },
+        'properties.destination.properties.endpointUrl',
+      ],
       [
         {
           properties: {
             destination: { endpointType: 'WebHook', properties: { endpointUrl: 'https://x.test/' } },
-            filter: { advancedFilters: Array.from({ length: 26 }, () => ({ operatorType: 'IsNotNull', key: 'data.a' })) },
+            filter: {
+              advancedFilters: Array.from({ length: 26 }, () => ({
+                operatorType: 'IsNotNull',
+                key: 'data.a',
+              })),
+            },
           },
         },
         'properties.filter.advancedFilters',
@@ -179,7 +220,9 @@ describe.each([
     const badName = await s.arm('PUT', subPath(topicPath('topic-a'), 'a_b'), cases[0]![0]);
     expect(badName.status).toBe(400);
     const noTopic = await s.arm('PUT', subPath(topicPath('missing-topic'), 'sub-x'), {
-      properties: { destination: { endpointType: 'WebHook', properties: { endpointUrl: 'https://x.test/' } } },
+      properties: {
+        destination: { endpointType: 'WebHook', properties: { endpointUrl: 'https://x.test/' } },
+      },
     });
     expect(noTopic.status).toBe(404);
   });
@@ -188,15 +231,28 @@ describe.each([
     const hook = { endpointType: 'WebHook', properties: { endpointUrl: 'https://x.test/h' } };
     await s.arm('PUT', subPath(topicPath('topic-a'), 'all-events'), { properties: { destination: hook } });
     await s.arm('PUT', subPath(RG, 'rg-level'), {
-      properties: { destination: hook, filter: { subjectEndsWith: ':1', advancedFilters: [{ operatorType: 'NumberGreaterThan', key: 'data.n', value: 2 }] } },
+      properties: {
+        destination: hook,
+        filter: {
+          subjectEndsWith: ':1',
+          advancedFilters: [{ operatorType: 'NumberGreaterThan', key: 'data.n', value: 2 }],
+        },
+      },
     });
-    const r = await publish('topic-a', [egEvent(1, { data: { modelName: 'm1', modelTags: { stage: 'prod' }, n: 3 } }), egEvent(2), egEvent(3), egEvent(4, { eventType: 'Other' })]);
+    const r = await publish('topic-a', [
+      egEvent(1, { data: { modelName: 'm1', modelTags: { stage: 'prod' }, n: 3 } }),
+      egEvent(2),
+      egEvent(3),
+      egEvent(4, { eventType: 'Other' }),
+    ]);
     expect(r.status).toBe(200);
     expect(await r.text()).toBe('');
     expect(await pending(topicPath('topic-a'), 'prod-models')).toEqual(['ev-1', 'ev-3']);
     expect(await pending(topicPath('topic-a'), 'all-events')).toEqual(['ev-1', 'ev-2', 'ev-3', 'ev-4']);
     expect(await pending(RG, 'rg-level')).toEqual(['ev-1']);
-    const stored = await (await s.arm('GET', `${subPath(topicPath('topic-a'), 'prod-models')}/deliveries`)).json();
+    const stored = await (
+      await s.arm('GET', `${subPath(topicPath('topic-a'), 'prod-models')}/deliveries`)
+    ).json();
     expect(stored.value[0].event).toEqual({
       ...egEvent(1, { data: { modelName: 'm1', modelTags: { stage: 'prod' }, n: 3 } }),
       topic: topicPath('topic-a'),
@@ -204,7 +260,9 @@ describe.each([
     });
 
     // PATCH the filter: routing follows at once.
-    const p = await s.arm('PATCH', subPath(topicPath('topic-a'), 'prod-models'), { filter: { subjectBeginsWith: 'models/m5' } });
+    const p = await s.arm('PATCH', subPath(topicPath('topic-a'), 'prod-models'), {
+      filter: { subjectBeginsWith: 'models/m5' },
+    });
     expect(p.status).toBe(200);
     await publish('topic-a', [egEvent(5), egEvent(6)]);
     expect(await pending(topicPath('topic-a'), 'prod-models')).toEqual(['ev-1', 'ev-3', 'ev-5']);
@@ -219,7 +277,12 @@ describe.each([
     const all = await pending(topicPath('topic-a'), 'all-events');
     expect(all).toContain('ev-7');
 
-    const check = async (body: unknown, status: number, target?: string, headers?: Record<string, string>) => {
+    const check = async (
+      body: unknown,
+      status: number,
+      target?: string,
+      headers?: Record<string, string>,
+    ) => {
       const r = await publish('topic-a', body, headers);
       expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(status);
       const e = await r.json();
@@ -232,18 +295,29 @@ describe.each([
     await check([egEvent(8, { metadataVersion: '2' })], 400, '[0].metadataVersion');
     await check('[{"id":', 400, 'body');
     await check({ not: 'an array' }, 400, 'body');
-    await check(Array.from({ length: 5001 }, (_, i) => ({ id: String(i) })), 400, 'body');
+    await check(
+      Array.from({ length: 5001 }, (_, i) => ({ id: String(i) })),
+      400,
+      'body',
+    );
     await check([egEvent(8, { data: 'x'.repeat(1024 * 1024) })], 413);
     await check([egEvent(8)], 401, undefined, { 'aeg-sas-key': 'wrong' });
     await check([egEvent(8)], 415, undefined, { 'content-type': 'text/plain' });
-    const nf = await fetch(`${s.url}/topics/nope/api/events`, { method: 'POST', headers: { 'aeg-sas-key': key1 }, body: '[]' });
+    const nf = await fetch(`${s.url}/topics/nope/api/events`, {
+      method: 'POST',
+      headers: { 'aeg-sas-key': key1 },
+      body: '[]',
+    });
     expect(nf.status).toBe(404);
     // Nothing from the rejected requests was stored.
     expect(await pending(topicPath('topic-a'), 'all-events')).not.toContain('ev-8');
   });
 
   it.skipIf(skip)('maps CloudEvents and custom-schema topics', async () => {
-    await s.arm('PUT', topicPath('topic-ce'), { location: 'local', properties: { inputSchema: 'CloudEventSchemaV1_0' } });
+    await s.arm('PUT', topicPath('topic-ce'), {
+      location: 'local',
+      properties: { inputSchema: 'CloudEventSchemaV1_0' },
+    });
     const ceKey = (await (await s.arm('POST', `${topicPath('topic-ce')}/listKeys`)).json()).key1;
     await s.arm('PUT', subPath(topicPath('topic-ce'), 'ce-sub'), {
       properties: {
@@ -251,7 +325,14 @@ describe.each([
         filter: { advancedFilters: [{ operatorType: 'StringIn', key: 'myext', values: ['yes'] }] },
       },
     });
-    const ce = (id: string, ext: string) => ({ specversion: '1.0', id, source: '/src', type: 'T', myext: ext, data: { a: 1 } });
+    const ce = (id: string, ext: string) => ({
+      specversion: '1.0',
+      id,
+      source: '/src',
+      type: 'T',
+      myext: ext,
+      data: { a: 1 },
+    });
     const r = await fetch(`${s.url}/topics/topic-ce/api/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents-batch+json; charset=utf-8', 'aeg-sas-key': ceKey },
@@ -272,7 +353,11 @@ describe.each([
         inputSchema: 'CustomInputSchema',
         inputSchemaMapping: {
           inputSchemaMappingType: 'Json',
-          properties: { id: { sourceField: 'myId' }, subject: { sourceField: 'where' }, eventType: { defaultValue: 'Custom.Thing' } },
+          properties: {
+            id: { sourceField: 'myId' },
+            subject: { sourceField: 'where' },
+            eventType: { defaultValue: 'Custom.Thing' },
+          },
         },
       },
     });
@@ -280,18 +365,31 @@ describe.each([
     await s.arm('PUT', subPath(topicPath('topic-custom'), 'custom-sub'), {
       properties: {
         destination: { endpointType: 'WebHook', properties: { endpointUrl: 'https://x.test/' } },
-        filter: { includedEventTypes: ['Custom.Thing'], advancedFilters: [{ operatorType: 'NumberIn', key: 'data.level', values: [3] }] },
+        filter: {
+          includedEventTypes: ['Custom.Thing'],
+          advancedFilters: [{ operatorType: 'NumberIn', key: 'data.level', values: [3] }],
+        },
       },
     });
     const cr = await fetch(`${s.url}/topics/topic-custom/api/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'aeg-sas-key': cKey },
-      body: JSON.stringify([{ myId: 'x1', where: 'a/b', level: 3 }, { myId: 'x2', where: 'a/c', level: 4 }]),
+      body: JSON.stringify([
+        { myId: 'x1', where: 'a/b', level: 3 },
+        { myId: 'x2', where: 'a/c', level: 4 },
+      ]),
     });
     expect(cr.status).toBe(200);
-    const d = await (await s.arm('GET', `${subPath(topicPath('topic-custom'), 'custom-sub')}/deliveries`)).json();
+    const d = await (
+      await s.arm('GET', `${subPath(topicPath('topic-custom'), 'custom-sub')}/deliveries`)
+    ).json();
     expect(d.value.map((x: { event: unknown }) => x.event)).toEqual([
-      expect.objectContaining({ id: 'x1', subject: 'a/b', eventType: 'Custom.Thing', data: { myId: 'x1', where: 'a/b', level: 3 } }),
+      expect.objectContaining({
+        id: 'x1',
+        subject: 'a/b',
+        eventType: 'Custom.Thing',
+        data: { myId: 'x1', where: 'a/b', level: 3 },
+      }),
     ]);
   });
 

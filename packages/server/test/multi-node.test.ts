@@ -28,10 +28,14 @@ describe.skipIf(skip)('two nodes on PostgreSQL', () => {
     fetch(`${node.url}/topics/shared-topic/api/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'aeg-sas-key': key },
-      body: JSON.stringify([{ id, eventType: 'T', subject: 's', eventTime: '2026-01-01T00:00:00Z', data: {} }]),
+      body: JSON.stringify([
+        { id, eventType: 'T', subject: 's', eventTime: '2026-01-01T00:00:00Z', data: {} },
+      ]),
     });
   const queued = async (node: TestServer, sub: string) =>
-    ((await (await node.arm('GET', `${SUB(sub)}/deliveries`)).json()).value as { event: { id: string } }[]).map((d) => d.event.id);
+    (
+      (await (await node.arm('GET', `${SUB(sub)}/deliveries`)).json()).value as { event: { id: string } }[]
+    ).map((d) => d.event.id);
 
   /** Publishes through `node` until `sub` receives an event (the change notice is asynchronous), at most ~5 s. */
   async function publishUntilRouted(node: TestServer, sub: string, prefix: string): Promise<string[]> {
@@ -50,7 +54,9 @@ describe.skipIf(skip)('two nodes on PostgreSQL', () => {
     const got = await publishUntilRouted(b, 'from-a', 'b');
     expect(got.length).toBeGreaterThan(0);
 
-    expect((await a.arm('PATCH', SUB('from-a'), { filter: { subjectBeginsWith: 'only/' } })).status).toBe(200);
+    expect((await a.arm('PATCH', SUB('from-a'), { filter: { subjectBeginsWith: 'only/' } })).status).toBe(
+      200,
+    );
     expect((await a.arm('PUT', SUB('probe'), { properties: { destination: hook } })).status).toBe(201);
     await publishUntilRouted(b, 'probe', 'p'); // B has seen changes made after the PATCH, so the PATCH too
     const before = (await queued(b, 'from-a')).length;

@@ -47,7 +47,11 @@ describe('mlgrid serve', () => {
     const third = serve(['--data-dir', t.dir]);
     const url3 = (await third.waitFor(LISTEN))[1]!;
     expect(
-      (await fetch(`${url3}/subscriptions/s/providers/Microsoft.EventGrid/topics?api-version=1`, { headers: { authorization: `Bearer ${key}` } })).status,
+      (
+        await fetch(`${url3}/subscriptions/s/providers/Microsoft.EventGrid/topics?api-version=1`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).status,
     ).toBe(200);
     expect(readFileSync(`${t.dir}/mlgrid.db`).includes(Buffer.from(key))).toBe(false);
     third.child.kill('SIGTERM');
@@ -57,7 +61,9 @@ describe('mlgrid serve', () => {
 
   it('serves HTTPS with a self-signed certificate generated once into the data dir', async () => {
     const t = tempDir();
-    const p = serve(['--data-dir', t.dir, '--tls', 'self-signed'], { MLGRID_ADMIN_KEY: 'fixed-key-for-test' });
+    const p = serve(['--data-dir', t.dir, '--tls', 'self-signed'], {
+      MLGRID_ADMIN_KEY: 'fixed-key-for-test',
+    });
     const url = (await p.waitFor(LISTEN))[1]!;
     const cert = (await p.waitFor(/NODE_EXTRA_CA_CERTS=(\S+)/))[1]!;
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);

@@ -43,7 +43,11 @@ export class MlgridError extends Error {
 }
 
 /** A 400 naming the field at fault; the workhorse of request validation. */
-export function invalid(target: string, message: string, code: ErrorCode = 'InvalidRequestContent'): MlgridError {
+export function invalid(
+  target: string,
+  message: string,
+  code: ErrorCode = 'InvalidRequestContent',
+): MlgridError {
   return new MlgridError(code, `${target}: ${message}`, target, [{ code, message, target }]);
 }
 

@@ -9,7 +9,11 @@ import type { FilterableEvent } from './filter.js';
 import { mapCustomEvent } from './topic.js';
 import { isObject, type Json } from './validate.js';
 
-export const PUBLISH_LIMITS = { maxEvents: 5000, maxEventBytes: 1024 * 1024, maxRequestBytes: 1024 * 1024 } as const;
+export const PUBLISH_LIMITS = {
+  maxEvents: 5000,
+  maxEventBytes: 1024 * 1024,
+  maxRequestBytes: 1024 * 1024,
+} as const;
 
 export interface PublishTarget {
   id: string; // the topic's resource id, stamped as `topic`
@@ -75,7 +79,10 @@ export function acceptEvents(
         : isCe
           ? acceptCloudEvent(raw, i)
           : acceptCustom(raw, i, target, now);
-    if (a.body.length > PUBLISH_LIMITS.maxEventBytes / 4 && Buffer.byteLength(a.body) > PUBLISH_LIMITS.maxEventBytes) {
+    if (
+      a.body.length > PUBLISH_LIMITS.maxEventBytes / 4 &&
+      Buffer.byteLength(a.body) > PUBLISH_LIMITS.maxEventBytes
+    ) {
       throw new MlgridError('PayloadTooLarge', `Event [${i}] is larger than 1 MB.`, `[${i}]`);
     }
     out[i] = a;
@@ -111,14 +118,27 @@ function acceptEventGrid(raw: unknown, i: number, topicId: string): AcceptedEven
   if (!('data' in raw)) throw invalid(`[${i}].data`, 'is required', 'InvalidEvent');
   const topic = str(raw, i, 'topic', false);
   if (topic !== undefined && topic.toLowerCase() !== topicId.toLowerCase()) {
-    throw invalid(`[${i}].topic`, `must be omitted or equal this topic's resource id ${topicId}`, 'InvalidEvent');
+    throw invalid(
+      `[${i}].topic`,
+      `must be omitted or equal this topic's resource id ${topicId}`,
+      'InvalidEvent',
+    );
   }
   const mv = raw.metadataVersion;
   if (mv !== undefined && mv !== null && mv !== '1') {
     throw invalid(`[${i}].metadataVersion`, 'must be omitted or "1"', 'InvalidEvent');
   }
   const dataVersion = str(raw, i, 'dataVersion', false) ?? '';
-  const event = { id, topic: topicId, subject, eventType, eventTime, data: raw.data, dataVersion, metadataVersion: '1' };
+  const event = {
+    id,
+    topic: topicId,
+    subject,
+    eventType,
+    eventTime,
+    data: raw.data,
+    dataVersion,
+    metadataVersion: '1',
+  };
   return {
     eventId: id,
     eventType,
@@ -130,7 +150,18 @@ function acceptEventGrid(raw: unknown, i: number, topicId: string): AcceptedEven
 }
 
 const CE_EXTENSION_NAME = /^[a-z0-9]+$/;
-const CE_KNOWN = new Set(['specversion', 'id', 'source', 'type', 'datacontenttype', 'dataschema', 'subject', 'time', 'data', 'data_base64']);
+const CE_KNOWN = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'datacontenttype',
+  'dataschema',
+  'subject',
+  'time',
+  'data',
+  'data_base64',
+]);
 
 function acceptCloudEvent(raw: unknown, i: number): AcceptedEvent {
   if (!isObject(raw)) throw invalid(`[${i}]`, 'must be a JSON object', 'InvalidEvent');
@@ -142,11 +173,19 @@ function acceptCloudEvent(raw: unknown, i: number): AcceptedEvent {
   time(raw, i, 'time', false);
   for (const f of ['datacontenttype', 'dataschema']) str(raw, i, f, false);
   if ('data' in raw && 'data_base64' in raw) {
-    throw invalid(`[${i}].data_base64`, 'an event carries either data or data_base64, not both', 'InvalidEvent');
+    throw invalid(
+      `[${i}].data_base64`,
+      'an event carries either data or data_base64, not both',
+      'InvalidEvent',
+    );
   }
   for (const k of Object.keys(raw)) {
     if (!CE_KNOWN.has(k) && !CE_EXTENSION_NAME.test(k)) {
-      throw invalid(`[${i}].${k}`, 'extension attribute names are lower-case letters and digits only', 'InvalidEvent');
+      throw invalid(
+        `[${i}].${k}`,
+        'extension attribute names are lower-case letters and digits only',
+        'InvalidEvent',
+      );
     }
   }
   return {

@@ -69,7 +69,9 @@ export class RoutingIndex {
     const prefix = (sub.filter.subjectBeginsWith ?? '').toLowerCase();
     const types = sub.filter.includedEventTypes;
     if (!types || types.length === 0) removeFrom(bucket.anyType, prefix, key);
-    else for (const t of new Set(types.map((x) => x.toLowerCase()))) removeFrom(bucket.byType.get(t)!, prefix, key);
+    else
+      for (const t of new Set(types.map((x) => x.toLowerCase())))
+        removeFrom(bucket.byType.get(t)!, prefix, key);
     if (--bucket.size === 0) this.scopes.delete(sub.scopeKey);
   }
 

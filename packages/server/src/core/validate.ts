@@ -18,12 +18,18 @@ export function optObject(v: unknown, path: string): Json | undefined {
 
 export function string(v: unknown, path: string, opts: { max?: number; min?: number } = {}): string {
   if (typeof v !== 'string') throw invalid(path, 'must be a string');
-  if (opts.min !== undefined && v.length < opts.min) throw invalid(path, `must have at least ${opts.min} characters`);
-  if (opts.max !== undefined && v.length > opts.max) throw invalid(path, `must have at most ${opts.max} characters`);
+  if (opts.min !== undefined && v.length < opts.min)
+    throw invalid(path, `must have at least ${opts.min} characters`);
+  if (opts.max !== undefined && v.length > opts.max)
+    throw invalid(path, `must have at most ${opts.max} characters`);
   return v;
 }
 
-export function optString(v: unknown, path: string, opts: { max?: number; min?: number } = {}): string | undefined {
+export function optString(
+  v: unknown,
+  path: string,
+  opts: { max?: number; min?: number } = {},
+): string | undefined {
   return v === undefined || v === null ? undefined : string(v, path, opts);
 }
 

@@ -27,7 +27,10 @@ export class GroupCommit<T> {
     while (this.pending.length > 0) {
       let n = 0;
       let take = 0;
-      while (take < this.pending.length && (take === 0 || n + this.pending[take]!.rows.length <= this.maxRows)) {
+      while (
+        take < this.pending.length &&
+        (take === 0 || n + this.pending[take]!.rows.length <= this.maxRows)
+      ) {
         n += this.pending[take++]!.rows.length;
       }
       const group = this.pending.splice(0, take);

@@ -32,8 +32,12 @@ export class AdminAuth {
   require(req: FastifyRequest): void {
     const key = this.bearer(req);
     if (!key) {
-      throw new MlgridError('Unauthorized', 'Authentication required: send the admin key as `Authorization: Bearer <key>`.');
+      throw new MlgridError(
+        'Unauthorized',
+        'Authentication required: send the admin key as `Authorization: Bearer <key>`.',
+      );
     }
-    if (!this.verify(key)) throw new MlgridError('Unauthorized', 'The bearer key is not valid for this server.');
+    if (!this.verify(key))
+      throw new MlgridError('Unauthorized', 'The bearer key is not valid for this server.');
   }
 }

@@ -44,7 +44,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });
@@ -53,7 +58,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     throw new MlgridError('RouteNotFound', `No route for ${req.method} ${req.url.split('?')[0]}.`);
   });
 
-  const baseUrl = (req: { protocol: string; host: string }) => deps.publicUrl ?? `${req.protocol}://${req.host}`;
+  const baseUrl = (req: { protocol: string; host: string }) =>
+    deps.publicUrl ?? `${req.protocol}://${req.host}`;
   app.get('/health', async () => ({ status: 'ok' }));
   registerArmRoutes(app, deps, baseUrl);
   registerPublishRoutes(app, deps, baseUrl);

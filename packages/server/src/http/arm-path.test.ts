@@ -8,15 +8,36 @@ describe('parseArmPath', () => {
   it.each([
     [T, { kind: 'topic', subscriptionId: 's1', resourceGroup: 'rg1', name: 't1' }],
     [`/${T}`, { kind: 'topic', subscriptionId: 's1', resourceGroup: 'rg1', name: 't1' }],
-    [`${T}/listKeys`, { kind: 'topic', subscriptionId: 's1', resourceGroup: 'rg1', name: 't1', action: 'listKeys' }],
-    [`${T}/REGENERATEKEY`, { kind: 'topic', subscriptionId: 's1', resourceGroup: 'rg1', name: 't1', action: 'regenerateKey' }],
-    ['/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.EventGrid/topics', { kind: 'topics', subscriptionId: 's1', resourceGroup: 'rg1' }],
+    [
+      `${T}/listKeys`,
+      { kind: 'topic', subscriptionId: 's1', resourceGroup: 'rg1', name: 't1', action: 'listKeys' },
+    ],
+    [
+      `${T}/REGENERATEKEY`,
+      { kind: 'topic', subscriptionId: 's1', resourceGroup: 'rg1', name: 't1', action: 'regenerateKey' },
+    ],
+    [
+      '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.EventGrid/topics',
+      { kind: 'topics', subscriptionId: 's1', resourceGroup: 'rg1' },
+    ],
     ['/subscriptions/s1/providers/Microsoft.EventGrid/topics', { kind: 'topics', subscriptionId: 's1' }],
-    [`${T}/providers/Microsoft.EventGrid/eventSubscriptions/sub-1`, { kind: 'eventSubscription', scope: T, name: 'sub-1' }],
-    [`${WS}/providers/microsoft.eventgrid/eventsubscriptions/a/getFullUrl`, { kind: 'eventSubscription', scope: WS, name: 'a', action: 'getFullUrl' }],
+    [
+      `${T}/providers/Microsoft.EventGrid/eventSubscriptions/sub-1`,
+      { kind: 'eventSubscription', scope: T, name: 'sub-1' },
+    ],
+    [
+      `${WS}/providers/microsoft.eventgrid/eventsubscriptions/a/getFullUrl`,
+      { kind: 'eventSubscription', scope: WS, name: 'a', action: 'getFullUrl' },
+    ],
     [`${WS}/providers/Microsoft.EventGrid/eventSubscriptions`, { kind: 'eventSubscriptions', scope: WS }],
-    ['/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.EventGrid/eventSubscriptions/x', { kind: 'eventSubscription', scope: '/subscriptions/s1/resourceGroups/rg1', name: 'x' }],
-    [`${T}/eventSubscriptions/e1/getDeliveryAttributes`, { kind: 'eventSubscription', scope: T, name: 'e1', action: 'getDeliveryAttributes' }],
+    [
+      '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.EventGrid/eventSubscriptions/x',
+      { kind: 'eventSubscription', scope: '/subscriptions/s1/resourceGroups/rg1', name: 'x' },
+    ],
+    [
+      `${T}/eventSubscriptions/e1/getDeliveryAttributes`,
+      { kind: 'eventSubscription', scope: T, name: 'e1', action: 'getDeliveryAttributes' },
+    ],
     [`${T}/eventSubscriptions`, { kind: 'eventSubscriptions', scope: T }],
   ])('%s', (path, expected) => {
     expect(parseArmPath(path)).toEqual(expected);

@@ -3,9 +3,20 @@
  * scope, and a scope may itself contain `/providers/`, so the event-subscription segment is searched last.
  */
 export type ArmTarget =
-  | { kind: 'topic'; subscriptionId: string; resourceGroup: string; name: string; action?: 'listKeys' | 'regenerateKey' }
+  | {
+      kind: 'topic';
+      subscriptionId: string;
+      resourceGroup: string;
+      name: string;
+      action?: 'listKeys' | 'regenerateKey';
+    }
   | { kind: 'topics'; subscriptionId: string; resourceGroup?: string }
-  | { kind: 'eventSubscription'; scope: string; name: string; action?: 'getFullUrl' | 'getDeliveryAttributes' | 'deliveries' }
+  | {
+      kind: 'eventSubscription';
+      scope: string;
+      name: string;
+      action?: 'getFullUrl' | 'getDeliveryAttributes' | 'deliveries';
+    }
   | { kind: 'eventSubscriptions'; scope: string };
 
 const EG = 'providers/microsoft.eventgrid/';
@@ -41,10 +52,20 @@ export function parseArmPath(rawPath: string): ArmTarget | undefined {
   }
 
   // /subscriptions/{s}/providers/Microsoft.EventGrid/topics
-  if (lower.length === 5 && lower[2] === 'providers' && lower[3] === 'microsoft.eventgrid' && lower[4] === 'topics') {
+  if (
+    lower.length === 5 &&
+    lower[2] === 'providers' &&
+    lower[3] === 'microsoft.eventgrid' &&
+    lower[4] === 'topics'
+  ) {
     return { kind: 'topics', subscriptionId: seg[1] };
   }
-  if (lower[2] !== 'resourcegroups' || !seg[3] || lower[4] !== 'providers' || lower[5] !== 'microsoft.eventgrid') {
+  if (
+    lower[2] !== 'resourcegroups' ||
+    !seg[3] ||
+    lower[4] !== 'providers' ||
+    lower[5] !== 'microsoft.eventgrid'
+  ) {
     return undefined;
   }
   if (lower[6] !== 'topics') return undefined;
@@ -66,7 +87,9 @@ export function parseArmPath(rawPath: string): ArmTarget | undefined {
   return undefined;
 }
 
-function eventSubscriptionAction(s: string | undefined): 'getFullUrl' | 'getDeliveryAttributes' | 'deliveries' | undefined {
+function eventSubscriptionAction(
+  s: string | undefined,
+): 'getFullUrl' | 'getDeliveryAttributes' | 'deliveries' | undefined {
   switch (s?.toLowerCase()) {
     case 'getfullurl':
       return 'getFullUrl';

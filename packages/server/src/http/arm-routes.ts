@@ -16,9 +16,12 @@ export function registerArmRoutes(app: FastifyInstance, deps: AppDeps, baseUrl: 
       if (!target) throw new MlgridError('RouteNotFound', `No resource type at ${req.url.split('?')[0]}.`);
       const allowed = allowedMethods(target);
       if (!allowed.includes(req.method)) {
-        throw new MlgridError('MethodNotAllowed', `${req.method} is not allowed here; use ${allowed.join(', ')}.`, undefined, [
-          { code: 'Allow', message: allowed.join(', ') },
-        ]);
+        throw new MlgridError(
+          'MethodNotAllowed',
+          `${req.method} is not allowed here; use ${allowed.join(', ')}.`,
+          undefined,
+          [{ code: 'Allow', message: allowed.join(', ') }],
+        );
       }
       deps.admin.require(req);
       return dispatch(target, req, reply, deps, baseUrl(req));
@@ -73,7 +76,8 @@ async function deliveries(scope: string, name: string, req: FastifyRequest, deps
   const q = req.query as Record<string, string | undefined>;
   const top = q.$top ?? q.top;
   const limit = top === undefined ? 100 : Number(top);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('top', 'must be an integer from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw invalid('top', 'must be an integer from 1 to 1000');
   if (q.after !== undefined && !/^\d+$/.test(q.after)) throw invalid('after', 'must be a delivery id');
   const rows = await deps.subscriptions.deliveries(scope, name, {
     status: parseDeliveryStatus(q.status),

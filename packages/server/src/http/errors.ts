@@ -7,16 +7,32 @@ import { MlgridError } from '../core/errors.js';
 function fromFastify(err: FastifyError): MlgridError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new MlgridError('PayloadTooLarge', 'The request body is larger than 1 MB (1,048,576 bytes).', 'body');
+      return new MlgridError(
+        'PayloadTooLarge',
+        'The request body is larger than 1 MB (1,048,576 bytes).',
+        'body',
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new MlgridError('UnsupportedMediaType', `Unsupported Content-Type: ${err.message}`, 'content-type');
+      return new MlgridError(
+        'UnsupportedMediaType',
+        `Unsupported Content-Type: ${err.message}`,
+        'content-type',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new MlgridError('InvalidRequestContent', 'The request body is empty; a JSON body is required.', 'body');
+      return new MlgridError(
+        'InvalidRequestContent',
+        'The request body is empty; a JSON body is required.',
+        'body',
+      );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new MlgridError('InvalidRequestContent', 'The Content-Length does not match the body.', 'body');
   }
   if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return new MlgridError('InvalidRequestContent', `The request body is not valid JSON: ${err.message}`, 'body');
+    return new MlgridError(
+      'InvalidRequestContent',
+      `The request body is not valid JSON: ${err.message}`,
+      'body',
+    );
   }
   if (err.statusCode === 400) return new MlgridError('InvalidRequestContent', err.message, 'body');
   return undefined;
@@ -41,7 +57,11 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     return;
   }
   req.log.error({ err, reqId: req.id }, 'unhandled error');
-  void reply.code(500).send(
-    renderError(new MlgridError('InternalServerError', `Internal error (request id ${req.id}). See the server log.`)),
-  );
+  void reply
+    .code(500)
+    .send(
+      renderError(
+        new MlgridError('InternalServerError', `Internal error (request id ${req.id}). See the server log.`),
+      ),
+    );
 }

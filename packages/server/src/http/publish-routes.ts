@@ -13,7 +13,11 @@ declare module 'fastify' {
   }
 }
 
-export function registerPublishRoutes(app: FastifyInstance, deps: AppDeps, baseUrl: (r: FastifyRequest) => string) {
+export function registerPublishRoutes(
+  app: FastifyInstance,
+  deps: AppDeps,
+  baseUrl: (r: FastifyRequest) => string,
+) {
   app.post<{ Params: { name: string } }>('/topics/:name/api/events', {
     onRequest: async (req) => {
       const topic = await deps.topics.byName(req.params.name);
@@ -25,7 +29,11 @@ export function registerPublishRoutes(app: FastifyInstance, deps: AppDeps, baseU
       const spec = topic.spec as TopicSpec;
       const kind = contentKind(req.headers['content-type']);
       if (!kind) {
-        throw new MlgridError('UnsupportedMediaType', `Unsupported Content-Type '${req.headers['content-type']}'.`, 'content-type');
+        throw new MlgridError(
+          'UnsupportedMediaType',
+          `Unsupported Content-Type '${req.headers['content-type']}'.`,
+          'content-type',
+        );
       }
       const events = acceptEvents(req.body, kind, { id: topic.id, ...spec }, new Date());
       await deps.publisher.publish(topic.key, events);
@@ -44,12 +52,19 @@ function authenticate(req: FastifyRequest, topic: TopicRecord, deps: AppDeps, re
   const q = req.query as Record<string, string | undefined>;
   const key = header(req, 'aeg-sas-key') ?? q['aeg-sas-key'];
   const auth = header(req, 'authorization');
-  const token = header(req, 'aeg-sas-token') ?? (auth && /^SharedAccessSignature /i.test(auth) ? auth : undefined);
+  const token =
+    header(req, 'aeg-sas-token') ?? (auth && /^SharedAccessSignature /i.test(auth) ? auth : undefined);
   if (key === undefined && token === undefined) {
-    throw new MlgridError('Unauthorized', 'Send aeg-sas-key, aeg-sas-token, Authorization: SharedAccessSignature, or Bearer.');
+    throw new MlgridError(
+      'Unauthorized',
+      'Send aeg-sas-key, aeg-sas-token, Authorization: SharedAccessSignature, or Bearer.',
+    );
   }
   if (spec.disableLocalAuth) {
-    throw new MlgridError('Unauthorized', 'Local (key and SAS) authentication is disabled on this topic; use Bearer.');
+    throw new MlgridError(
+      'Unauthorized',
+      'Local (key and SAS) authentication is disabled on this topic; use Bearer.',
+    );
   }
   if (key !== undefined) {
     if (keysEqual(key, topic.key1) || keysEqual(key, topic.key2)) return;

@@ -15,7 +15,8 @@ import type { RoutingIndex } from '../core/routing.js';
 import type { TopicSpec } from '../core/topic.js';
 import type { DeliveryStatus, DeliveryView, EventSubscriptionRecord, Store } from '../store/types.js';
 
-const TOPIC_SCOPE = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/topics\/[^/]+$/i;
+const TOPIC_SCOPE =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/topics\/[^/]+$/i;
 
 export function eventSubscriptionId(scope: string, name: string): string {
   return `${scope}/providers/Microsoft.EventGrid/eventSubscriptions/${name}`;
@@ -46,7 +47,11 @@ export class EventSubscriptionService {
     else this.forget(key);
   }
 
-  async put(rawScope: string, name: string, body: unknown): Promise<{ created: boolean; out: EventSubscriptionOut }> {
+  async put(
+    rawScope: string,
+    name: string,
+    body: unknown,
+  ): Promise<{ created: boolean; out: EventSubscriptionOut }> {
     const scope = normalizeResourceId(rawScope);
     validateSubscriptionName(name);
     const topicInputSchema = await this.scopeInputSchema(scope);

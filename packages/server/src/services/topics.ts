@@ -61,7 +61,11 @@ export class TopicService {
 
   async patch(ref: TopicRef, body: unknown, baseUrl: string): Promise<TopicOut> {
     const rec = await this.require(ref);
-    const next = { ...rec, spec: applyTopicPatch(rec.spec as TopicSpec, body), updatedAt: this.now().toISOString() };
+    const next = {
+      ...rec,
+      spec: applyTopicPatch(rec.spec as TopicSpec, body),
+      updatedAt: this.now().toISOString(),
+    };
     await this.store.putTopic(next);
     return this.render(next, baseUrl);
   }
@@ -74,7 +78,10 @@ export class TopicService {
     return deleted;
   }
 
-  async list(filter: { subscriptionId: string; resourceGroup?: string }, baseUrl: string): Promise<TopicOut[]> {
+  async list(
+    filter: { subscriptionId: string; resourceGroup?: string },
+    baseUrl: string,
+  ): Promise<TopicOut[]> {
     return (await this.store.listTopics(filter)).map((r) => this.render(r, baseUrl));
   }
 
@@ -86,7 +93,8 @@ export class TopicService {
   async regenerateKey(ref: TopicRef, body: unknown): Promise<TopicKeys> {
     const rec = await this.require(ref);
     const keyName = isObject(body) ? body.keyName : undefined;
-    if (typeof keyName !== 'string' || !/^key[12]$/i.test(keyName)) throw invalid('keyName', 'must be key1 or key2');
+    if (typeof keyName !== 'string' || !/^key[12]$/i.test(keyName))
+      throw invalid('keyName', 'must be key1 or key2');
     const next = { ...rec, updatedAt: this.now().toISOString() };
     if (keyName.toLowerCase() === 'key1') next.key1 = newAccessKey();
     else next.key2 = newAccessKey();

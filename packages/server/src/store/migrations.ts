@@ -15,9 +15,14 @@ export function loadMigrations(dialect: 'sqlite' | 'postgres'): Migration[] {
   const out = readdirSync(dir)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.slice(4, -4), sql: readFileSync(`${dir}/${f}`, 'utf8') }));
+    .map((f) => ({
+      version: Number(f.slice(0, 3)),
+      name: f.slice(4, -4),
+      sql: readFileSync(`${dir}/${f}`, 'utf8'),
+    }));
   out.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migrations/${dialect}: expected version ${i + 1}, found ${m.version}`);
+    if (m.version !== i + 1)
+      throw new Error(`migrations/${dialect}: expected version ${i + 1}, found ${m.version}`);
   });
   return out;
 }

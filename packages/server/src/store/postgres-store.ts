@@ -51,7 +51,9 @@ export class PostgresStore implements Store {
       await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await c.query(MIGRATIONS_TABLE);
-      const applied = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      const applied = new Set(
+        (await c.query('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
       for (const m of loadMigrations('postgres')) {
         if (applied.has(m.version)) continue;
         await c.query(m.sql);
@@ -88,7 +90,10 @@ export class PostgresStore implements Store {
   }
 
   async initMeta(key: string, value: string): Promise<string> {
-    await this.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+    await this.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [
+      key,
+      value,
+    ]);
     return (await this.getMeta(key))!;
   }
 
@@ -100,7 +105,18 @@ export class PostgresStore implements Store {
          ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, key1 = excluded.key1, key2 = excluded.key2,
            updated_at = excluded.updated_at
          RETURNING (xmax = 0) AS created`,
-        [r.key, r.id, r.subscriptionId, r.resourceGroup, r.name, JSON.stringify(r.spec), r.key1, r.key2, r.createdAt, r.updatedAt],
+        [
+          r.key,
+          r.id,
+          r.subscriptionId,
+          r.resourceGroup,
+          r.name,
+          JSON.stringify(r.spec),
+          r.key1,
+          r.key2,
+          r.createdAt,
+          r.updatedAt,
+        ],
       );
       return { created: res.rows[0].created };
     } catch (err) {
@@ -114,7 +130,9 @@ export class PostgresStore implements Store {
   }
 
   async getTopicByName(name: string): Promise<TopicRecord | undefined> {
-    return toTopic((await this.pool.query('SELECT * FROM topics WHERE lower(name) = lower($1)', [name])).rows[0]);
+    return toTopic(
+      (await this.pool.query('SELECT * FROM topics WHERE lower(name) = lower($1)', [name])).rows[0],
+    );
   }
 
   async listTopics(f: { subscriptionId: string; resourceGroup?: string }): Promise<TopicRecord[]> {
@@ -146,7 +164,16 @@ export class PostgresStore implements Store {
        ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, provisioning_state = excluded.provisioning_state,
          updated_at = excluded.updated_at
        RETURNING (xmax = 0) AS created`,
-      [r.key, r.id, r.scopeKey, r.name, JSON.stringify(r.spec), r.provisioningState, r.createdAt, r.updatedAt],
+      [
+        r.key,
+        r.id,
+        r.scopeKey,
+        r.name,
+        JSON.stringify(r.spec),
+        r.provisioningState,
+        r.createdAt,
+        r.updatedAt,
+      ],
     );
     await this.notifyChanged([r.key]);
     return { created: res.rows[0].created };
@@ -160,7 +187,9 @@ export class PostgresStore implements Store {
     const res =
       scopeKey === undefined
         ? await this.pool.query('SELECT * FROM event_subscriptions ORDER BY key')
-        : await this.pool.query('SELECT * FROM event_subscriptions WHERE scope_key = $1 ORDER BY name', [scopeKey]);
+        : await this.pool.query('SELECT * FROM event_subscriptions WHERE scope_key = $1 ORDER BY name', [
+            scopeKey,
+          ]);
     return res.rows.map((r) => toSub(r)!);
   }
 
@@ -195,9 +224,10 @@ export class PostgresStore implements Store {
     await this.tx(async (c) => {
       // Reserve the sequence numbers first so deliveries can reference them in the same round trip count.
       const seqs: string[] = (
-        await c.query("SELECT nextval(pg_get_serial_sequence('events', 'seq'))::text AS s FROM generate_series(1, $1)", [
-          events.length,
-        ])
+        await c.query(
+          "SELECT nextval(pg_get_serial_sequence('events', 'seq'))::text AS s FROM generate_series(1, $1)",
+          [events.length],
+        )
       ).rows.map((r) => r.s);
       const cols: unknown[][] = [[], [], [], [], [], [], []];
       const dSub: string[] = [];

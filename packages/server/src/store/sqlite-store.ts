@@ -134,7 +134,9 @@ export class SqliteStore implements Store {
   }
 
   async listEventSubscriptions(scopeKey?: string): Promise<EventSubscriptionRecord[]> {
-    const rows = (scopeKey === undefined ? this.stmts.listSubs.all() : this.stmts.listSubsByScope.all(scopeKey)) as Row[];
+    const rows = (
+      scopeKey === undefined ? this.stmts.listSubs.all() : this.stmts.listSubsByScope.all(scopeKey)
+    ) as Row[];
     return rows.map((r) => toSub(r)!);
   }
 
@@ -153,8 +155,15 @@ export class SqliteStore implements Store {
     const { insertEvent, insertDelivery } = this.stmts;
     this.db.transaction(() => {
       for (const e of events) {
-        const seq = insertEvent.run(e.eventId, e.sourceKey, e.eventType, e.subject, e.schema, e.body, now)
-          .lastInsertRowid;
+        const seq = insertEvent.run(
+          e.eventId,
+          e.sourceKey,
+          e.eventType,
+          e.subject,
+          e.schema,
+          e.body,
+          now,
+        ).lastInsertRowid;
         for (const sub of e.subscriptionKeys) insertDelivery.run(sub, seq, now, now);
       }
     })();
@@ -171,7 +180,9 @@ export class SqliteStore implements Store {
   }
 
   async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {
-    return Number((this.stmts.countDeliveries.get({ sub: subscriptionKey, status: status ?? null }) as Row).n);
+    return Number(
+      (this.stmts.countDeliveries.get({ sub: subscriptionKey, status: status ?? null }) as Row).n,
+    );
   }
 }
 
@@ -183,8 +194,11 @@ function prepare(db: Database.Database) {
     getTopic: p('SELECT * FROM topics WHERE key = ?'),
     getTopicByName: p('SELECT * FROM topics WHERE name = ?'),
     listTopicsBySub: p('SELECT * FROM topics WHERE subscription_id = ? ORDER BY name'),
-    listTopicsByGroup: p('SELECT * FROM topics WHERE subscription_id = ? AND resource_group = ? ORDER BY name'),
-    putTopic: p(`INSERT INTO topics (key, id, subscription_id, resource_group, name, spec, key1, key2, created_at, updated_at)
+    listTopicsByGroup: p(
+      'SELECT * FROM topics WHERE subscription_id = ? AND resource_group = ? ORDER BY name',
+    ),
+    putTopic:
+      p(`INSERT INTO topics (key, id, subscription_id, resource_group, name, spec, key1, key2, created_at, updated_at)
       VALUES (@key, @id, @subscriptionId, @resourceGroup, @name, @spec, @key1, @key2, @createdAt, @updatedAt)
       ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, key1 = excluded.key1, key2 = excluded.key2,
         updated_at = excluded.updated_at`),
@@ -192,7 +206,8 @@ function prepare(db: Database.Database) {
     getSub: p('SELECT * FROM event_subscriptions WHERE key = ?'),
     listSubs: p('SELECT * FROM event_subscriptions ORDER BY key'),
     listSubsByScope: p('SELECT * FROM event_subscriptions WHERE scope_key = ? ORDER BY name'),
-    putSub: p(`INSERT INTO event_subscriptions (key, id, scope_key, name, spec, provisioning_state, created_at, updated_at)
+    putSub:
+      p(`INSERT INTO event_subscriptions (key, id, scope_key, name, spec, provisioning_state, created_at, updated_at)
       VALUES (@key, @id, @scopeKey, @name, @spec, @provisioningState, @createdAt, @updatedAt)
       ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, provisioning_state = excluded.provisioning_state,
         updated_at = excluded.updated_at`),

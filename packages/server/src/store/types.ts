@@ -49,7 +49,15 @@ export interface DeliveryView {
   attempts: number;
   nextAttemptAt: number;
   createdAt: number;
-  event: { seq: string; eventId: string; eventType: string; subject: string; schema: string; body: string; publishedAt: number };
+  event: {
+    seq: string;
+    eventId: string;
+    eventType: string;
+    subject: string;
+    schema: string;
+    body: string;
+    publishedAt: number;
+  };
 }
 
 export interface DeliveryQuery {

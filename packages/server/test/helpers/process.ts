@@ -14,7 +14,13 @@ export interface MlgridProcess {
 
 export function runMlgrid(args: string[], env: Record<string, string | undefined> = {}): MlgridProcess {
   const child = spawn(process.execPath, ['--conditions=mlgrid-source', '--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, MLGRID_ADMIN_KEY: undefined, MLGRID_KEY: undefined, MLGRID_SERVER: undefined, ...env },
+    env: {
+      ...process.env,
+      MLGRID_ADMIN_KEY: undefined,
+      MLGRID_KEY: undefined,
+      MLGRID_SERVER: undefined,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -45,13 +51,15 @@ export function runMlgrid(args: string[], env: Record<string, string | undefined
           reject(new Error(`timed out waiting for ${re}; output so far:\n${out}`));
         }, timeoutMs);
         listeners.add(check);
-        void exited.then(() => setTimeout(() => {
-          if (listeners.has(check)) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`process exited before ${re}; output:\n${out}`));
-          }
-        }, 50));
+        void exited.then(() =>
+          setTimeout(() => {
+            if (listeners.has(check)) {
+              listeners.delete(check);
+              clearTimeout(timer);
+              reject(new Error(`process exited before ${re}; output:\n${out}`));
+            }
+          }, 50),
+        );
         check();
       });
     },

@@ -14,7 +14,10 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(
   backend: 'sqlite' | 'postgres',
-  opts: { tls?: boolean; /** share a PostgreSQL schema with another server (multi-node) */ schema?: string } = {},
+  opts: {
+    tls?: boolean;
+    /** share a PostgreSQL schema with another server (multi-node) */ schema?: string;
+  } = {},
 ): Promise<TestServer> {
   const t = tempDir();
   const schema = opts.schema ?? uniqueSchema();
