@@ -34,8 +34,15 @@ export function serveConfig(f: ServeFlags): ServerConfig {
     host: f.host,
     port,
     dataDir,
-    store: f.store === 'postgres' ? { kind: 'postgres', databaseUrl: f.databaseUrl! } : { kind: 'sqlite', dataDir },
-    tls: f.tls ? { mode: 'self-signed' } : f.tlsCert ? { mode: 'files', certFile: f.tlsCert, keyFile: f.tlsKey! } : undefined,
+    store:
+      f.store === 'postgres'
+        ? { kind: 'postgres', databaseUrl: f.databaseUrl! }
+        : { kind: 'sqlite', dataDir },
+    tls: f.tls
+      ? { mode: 'self-signed' }
+      : f.tlsCert
+        ? { mode: 'files', certFile: f.tlsCert, keyFile: f.tlsKey! }
+        : undefined,
     adminKey: env('MLGRID_ADMIN_KEY'),
     publicUrl: f.publicUrl?.replace(/\/$/, ''),
     logLevel: f.logLevel,
@@ -46,11 +53,21 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('Run the mlgrid server (embedded SQLite by default)')
-    .addOption(new Option('--host <host>', 'interface to listen on').default(env('MLGRID_HOST') ?? '127.0.0.1'))
-    .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').default(env('MLGRID_PORT') ?? String(DEFAULT_PORT)))
-    .addOption(new Option('--data-dir <dir>', 'data directory').default(env('MLGRID_DATA_DIR') ?? './.mlgrid'))
     .addOption(
-      new Option('--store <kind>', 'storage backend').choices(['sqlite', 'postgres']).default(env('MLGRID_STORE') ?? 'sqlite'),
+      new Option('--host <host>', 'interface to listen on').default(env('MLGRID_HOST') ?? '127.0.0.1'),
+    )
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 = any free port)').default(
+        env('MLGRID_PORT') ?? String(DEFAULT_PORT),
+      ),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'data directory').default(env('MLGRID_DATA_DIR') ?? './.mlgrid'),
+    )
+    .addOption(
+      new Option('--store <kind>', 'storage backend')
+        .choices(['sqlite', 'postgres'])
+        .default(env('MLGRID_STORE') ?? 'sqlite'),
     )
     .addOption(
       new Option('--database-url <url>', 'PostgreSQL URL for --store postgres').default(
@@ -61,7 +78,11 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--tls <mode>', 'self-signed: generate a certificate once into the data dir'))
     .addOption(new Option('--tls-cert <file>', 'PEM certificate for HTTPS'))
     .addOption(new Option('--tls-key <file>', 'PEM private key for HTTPS'))
-    .addOption(new Option('--public-url <url>', 'base URL clients use (topic endpoints)').default(env('MLGRID_PUBLIC_URL')))
+    .addOption(
+      new Option('--public-url <url>', 'base URL clients use (topic endpoints)').default(
+        env('MLGRID_PUBLIC_URL'),
+      ),
+    )
     .addOption(new Option('--log-level <level>', 'pino log level').default(env('MLGRID_LOG_LEVEL') ?? 'info'))
     .action(async (flags: ServeFlags) => {
       const cfg = serveConfig(flags);
@@ -80,14 +101,18 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
-      out(`mlgrid listening on ${server.url} (store: ${cfg.store.kind}${cfg.store.kind === 'sqlite' ? `, data dir ${cfg.dataDir}` : ''})`);
+      out(
+        `mlgrid listening on ${server.url} (store: ${cfg.store.kind}${cfg.store.kind === 'sqlite' ? `, data dir ${cfg.dataDir}` : ''})`,
+      );
       if (server.generatedCertPath) {
         out(`TLS: self-signed certificate at ${server.generatedCertPath}`);
         out(`     trust it in Node clients with NODE_EXTRA_CA_CERTS=${server.generatedCertPath}`);
       }
       if (server.generatedAdminKey) {
         out(`Admin key (shown once, only its hash is stored): ${server.generatedAdminKey}`);
-        out('     use it as MLGRID_KEY for the CLI, or as a Bearer token; set MLGRID_ADMIN_KEY to choose your own.');
+        out(
+          '     use it as MLGRID_KEY for the CLI, or as a Bearer token; set MLGRID_ADMIN_KEY to choose your own.',
+        );
       }
       await stopped;
     });

@@ -19,7 +19,6 @@ import { invalid } from './errors.js';
 import { validateFilter } from './filter.js';
 import { array, dateTime, integer, object, oneOf, optBoolean, string, type Json } from './validate.js';
 
-export type DeadLetterSpec = DeadLetterDestination;
 
 export interface EventSubscriptionSpec {
   /** Source resource id as given, normalized: leading single '/', no trailing '/'. */
@@ -32,7 +31,7 @@ export interface EventSubscriptionSpec {
   expirationTimeUtc?: string;
   eventDeliverySchema: DeliverySchema;
   retryPolicy: RetryPolicy;
-  deadLetterDestination?: DeadLetterSpec;
+  deadLetterDestination?: DeadLetterDestination;
 }
 
 export interface SubscriptionContext {
@@ -384,7 +383,7 @@ function parseExpiration(raw: unknown, path: string, now: Date = new Date()): st
   return iso;
 }
 
-function parseDeadLetter(raw: unknown, path: string): DeadLetterSpec {
+function parseDeadLetter(raw: unknown, path: string): DeadLetterDestination {
   const d = object(raw, path);
   const endpointType = oneOf(d.endpointType, `${path}.endpointType`, DEAD_LETTER_TYPES);
   const pp = `${path}.properties`;
