@@ -1,5 +1,6 @@
 /** The management and publish APIs end to end over real HTTP, on SQLite and on PostgreSQL. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSasToken } from '../src/core/sas.js';
 import { skipWithoutPostgres } from './helpers/postgres.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -312,6 +313,33 @@ describe.each([
     // Nothing from the rejected requests was stored.
     expect(await pending(topicPath('topic-a'), 'all-events')).not.toContain('ev-8');
   });
+
+  it.skipIf(skip)(
+    'accepts the key in the query string and SAS tokens in Authorization and aeg-sas-token',
+    async () => {
+      const url = `${s.url}/topics/topic-a/api/events`;
+      const token = generateSasToken(url, new Date(Date.now() + 60_000), key1);
+      const send = (id: string, headers: Record<string, string>, query = '') =>
+        fetch(`${url}?api-version=2018-01-01${query}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify([egEvent(0, { id })]),
+        });
+      expect((await send('q1', {}, `&aeg-sas-key=${encodeURIComponent(key1)}`)).status).toBe(200);
+      expect((await send('a1', { authorization: `SharedAccessSignature ${token}` })).status).toBe(200);
+      expect((await send('t1', { 'aeg-sas-token': token })).status).toBe(200);
+      expect((await send('n1', {})).status).toBe(401);
+      const otherTopic = generateSasToken(
+        `${s.url}/topics/topic-b/api/events`,
+        new Date(Date.now() + 60_000),
+        key1,
+      );
+      expect((await send('o1', { 'aeg-sas-token': otherTopic })).status).toBe(401);
+      expect(await pending(topicPath('topic-a'), 'all-events')).toEqual(
+        expect.arrayContaining(['q1', 'a1', 't1']),
+      );
+    },
+  );
 
   it.skipIf(skip)('maps CloudEvents and custom-schema topics', async () => {
     await s.arm('PUT', topicPath('topic-ce'), {

@@ -78,6 +78,20 @@ describe('mlgrid serve', () => {
     const pem = readFileSync(cert, 'utf8');
     p.child.kill('SIGTERM');
     await p.exited;
+    // The same pair given as files.
+    const t2 = tempDir();
+    const files = serve([
+      '--data-dir',
+      t2.dir,
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      cert.replace('cert.pem', 'key.pem'),
+    ]);
+    expect((await files.waitFor(LISTEN))[1]).toMatch(/^https:/);
+    files.child.kill('SIGTERM');
+    await files.exited;
+    t2.cleanup();
     const again = serve(['--data-dir', t.dir, '--tls', 'self-signed']);
     await again.waitFor(LISTEN);
     expect(readFileSync(cert, 'utf8')).toBe(pem); // generated once, reused
