@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Workspace packages resolve to their TypeScript sources (no build needed to test); tests run in the SSR environment.
   resolve: { conditions: ['mlgrid-source'] },
+  ssr: { resolve: { conditions: ['mlgrid-source'], externalConditions: ['mlgrid-source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 30_000,
