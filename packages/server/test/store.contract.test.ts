@@ -148,4 +148,177 @@ describe.each(backends)('Store contract on $name', (backend) => {
     await expect(store.appendEvents([good, bad], 1)).rejects.toThrow();
     expect(await store.countDeliveries(s.key)).toBe(0);
   });
+
+  describe('delivery lifecycle', () => {
+    async function seed(n: number, at = 1000) {
+      const t = topic('t-life');
+      await store.putTopic(t);
+      const sub = subscription(t.id, 'life');
+      await store.putEventSubscription(sub);
+      const evs = Array.from({ length: n }, (_, i) => ({
+        eventId: `e${i}`,
+        sourceKey: t.key,
+        eventType: 'T',
+        subject: `s/${i}`,
+        schema: 'EventGridSchema',
+        body: JSON.stringify({ id: `e${i}` }),
+        subscriptionKeys: [sub.key],
+      }));
+      await store.appendEvents(evs, at);
+      return { t, sub };
+    }
+
+    it('leases due deliveries once, in due order, and hands them over when the lease lapses', async () => {
+      await seed(3);
+      const a = await store.claimDeliveries({ owner: 'w1', limit: 2, now: 1000, leaseUntil: 5000 });
+      expect(a.map((d) => d.event.eventId)).toEqual(['e0', 'e1']);
+      expect(a[0]).toMatchObject({ attempts: 0, event: { schema: 'EventGridSchema', publishedAt: 1000 } });
+      const b = await store.claimDeliveries({ owner: 'w2', limit: 10, now: 1000, leaseUntil: 5000 });
+      expect(b.map((d) => d.event.eventId)).toEqual(['e2']);
+      expect(await store.claimDeliveries({ owner: 'w2', limit: 10, now: 4999, leaseUntil: 9000 })).toEqual(
+        [],
+      );
+      const c = await store.claimDeliveries({ owner: 'w3', limit: 10, now: 5001, leaseUntil: 9000 });
+      expect(c.map((d) => d.event.eventId).sort()).toEqual(['e0', 'e1', 'e2']);
+      // w1 lost its lease: its late settlement must not apply.
+      await store.settleDeliveries('w1', [{ id: a[0]!.id, status: 'delivered', attempts: 1 }], [], 5002);
+      const [d0] = await store.listDeliveries(a[0]!.subscriptionKey, { limit: 1 });
+      expect(d0!.status).toBe('pending');
+    });
+
+    it('settles outcomes with the attempt log, and reschedules retries', async () => {
+      const { sub } = await seed(3);
+      const got = await store.claimDeliveries({ owner: 'w', limit: 10, now: 1000, leaseUntil: 9000 });
+      await store.settleDeliveries(
+        'w',
+        [
+          {
+            id: got[0]!.id,
+            status: 'delivered',
+            attempts: 1,
+            lastAttemptAt: 1100,
+            lastStatusCode: 200,
+            lastOutcome: 'Succeeded',
+          },
+          {
+            id: got[1]!.id,
+            status: 'pending',
+            attempts: 1,
+            nextAttemptAt: 20_000,
+            lastAttemptAt: 1100,
+            lastStatusCode: 500,
+            lastOutcome: 'GenericError',
+          },
+          {
+            id: got[2]!.id,
+            status: 'deadlettered',
+            attempts: 1,
+            lastAttemptAt: 1100,
+            lastStatusCode: 400,
+            lastOutcome: 'BadRequest',
+            deadLetterReason: 'UndeliverableDueToHttpBadRequest',
+          },
+        ],
+        [
+          {
+            subscriptionKey: sub.key,
+            startedAt: 1100,
+            durationMs: 5,
+            deliveryCount: 0,
+            eventIds: ['e0'],
+            statusCode: 200,
+            outcome: 'Succeeded',
+          },
+          {
+            subscriptionKey: sub.key,
+            startedAt: 1101,
+            durationMs: 7,
+            deliveryCount: 0,
+            eventIds: ['e1', 'e2'],
+            statusCode: 500,
+            outcome: 'GenericError',
+            responseExcerpt: 'boom',
+          },
+        ],
+        1200,
+      );
+      const all = await store.listDeliveries(sub.key, { limit: 10 });
+      expect(all.map((d) => d.status)).toEqual(['delivered', 'pending', 'deadlettered']);
+      expect(all[1]).toMatchObject({
+        attempts: 1,
+        nextAttemptAt: 20_000,
+        lastStatusCode: 500,
+        lastOutcome: 'GenericError',
+      });
+      expect(all[2]).toMatchObject({ deadLetterReason: 'UndeliverableDueToHttpBadRequest', settledAt: 1200 });
+      expect(await store.nextDueAt()).toBe(20_000);
+      expect(await store.claimDeliveries({ owner: 'w', limit: 10, now: 19_999, leaseUntil: 30_000 })).toEqual(
+        [],
+      );
+      expect(
+        (await store.claimDeliveries({ owner: 'w', limit: 10, now: 20_000, leaseUntil: 30_000 })).length,
+      ).toBe(1);
+
+      const attempts = await store.listAttempts(sub.key, { limit: 10 });
+      expect(attempts.map((a) => a.eventIds)).toEqual([['e0'], ['e1', 'e2']]);
+      expect(attempts[1]).toMatchObject({ statusCode: 500, durationMs: 7, responseExcerpt: 'boom' });
+      expect((await store.listAttempts(sub.key, { limit: 10, outcome: 'failed' })).length).toBe(1);
+      expect((await store.listAttempts(sub.key, { limit: 10, outcome: 'Succeeded' })).length).toBe(1);
+      expect((await store.listAttempts(sub.key, { limit: 10, from: 1101 })).length).toBe(1);
+      expect((await store.listAttempts(sub.key, { limit: 10, to: 1101 })).length).toBe(1);
+
+      expect(await store.redrive(sub.key, 'all', 50_000)).toBe(1);
+      const redriven = (await store.listDeliveries(sub.key, { limit: 10 }))[2]!;
+      expect(redriven).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: 50_000 });
+      expect(redriven.deadLetterReason).toBeUndefined();
+      expect((await store.listDeliveries(sub.key, { limit: 10, ids: [redriven.id] })).length).toBe(1);
+    });
+
+    it('releases leases, replays retained events and purges what retention no longer needs', async () => {
+      const { t, sub } = await seed(2, 1000);
+      await store.claimDeliveries({ owner: 'dead', limit: 10, now: 1000, leaseUntil: 99_000 });
+      expect(await store.releaseLeases()).toBe(2);
+      expect(
+        (await store.claimDeliveries({ owner: 'w', limit: 10, now: 1000, leaseUntil: 2000 })).length,
+      ).toBe(2);
+      expect(await store.releaseLeases('w')).toBe(2);
+
+      const evs = await store.eventsSince([t.key, '/other'], 0, '0', 10);
+      expect(evs.map((e) => e.eventId)).toEqual(['e0', 'e1']);
+      expect(await store.eventsSince([t.key], 1001, '0', 10)).toEqual([]);
+      expect(await store.enqueueDeliveries(sub.key, [evs[0]!.seq], 3000)).toBe(1);
+      expect(await store.countDeliveries(sub.key, 'pending')).toBe(3);
+
+      const got = await store.claimDeliveries({ owner: 'w', limit: 10, now: 3000, leaseUntil: 4000 });
+      await store.settleDeliveries(
+        'w',
+        got.map((d) => ({ id: d.id, status: 'delivered' as const, attempts: 1 })),
+        [],
+        3500,
+      );
+      expect(await store.purge(3000)).toEqual({ events: 0, deliveries: 0, attempts: 0 });
+      expect(await store.purge(4000)).toEqual({ events: 2, deliveries: 3, attempts: 0 });
+      expect(await store.eventsSince([t.key], 0, '0', 10)).toEqual([]);
+    });
+
+    it('records webhook validation state', async () => {
+      const t = topic('t-val');
+      await store.putTopic(t);
+      const sub = {
+        ...subscription(t.id, 'v'),
+        provisioningState: 'AwaitingManualAction',
+        validationCode: 'c1',
+        validationDeadline: 9,
+      };
+      await store.putEventSubscription(sub);
+      expect(await store.getEventSubscription(sub.key)).toMatchObject({
+        validationCode: 'c1',
+        validationDeadline: 9,
+      });
+      await store.setProvisioning(sub.key, { provisioningState: 'Succeeded' });
+      const after = await store.getEventSubscription(sub.key);
+      expect(after?.provisioningState).toBe('Succeeded');
+      expect(after?.validationCode).toBeUndefined();
+    });
+  });
 });

@@ -1,8 +1,23 @@
 /** PostgreSQL adapter (pg). Several mlgrid nodes may share one database. */
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
-import { toDelivery, toSub, toTopic, topicNameTaken } from './sqlite-store.js';
+import {
+  outcomeFilter,
+  toAttempt,
+  toClaimed,
+  toDelivery,
+  toReplayEvent,
+  toSub,
+  toTopic,
+  topicNameTaken,
+} from './sqlite-store.js';
 import type {
+  AttemptQuery,
+  AttemptRecord,
+  AttemptView,
+  ClaimedDelivery,
+  ReplayEvent,
+  Settlement,
   DeliveryQuery,
   DeliveryStatus,
   DeliveryView,
@@ -159,10 +174,12 @@ export class PostgresStore implements Store {
 
   async putEventSubscription(r: EventSubscriptionRecord): Promise<{ created: boolean }> {
     const res = await this.pool.query(
-      `INSERT INTO event_subscriptions (key, id, scope_key, name, spec, provisioning_state, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO event_subscriptions (key, id, scope_key, name, spec, provisioning_state, created_at, updated_at,
+         validation_code, validation_deadline)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, provisioning_state = excluded.provisioning_state,
-         updated_at = excluded.updated_at
+         updated_at = excluded.updated_at, validation_code = excluded.validation_code,
+         validation_deadline = excluded.validation_deadline
        RETURNING (xmax = 0) AS created`,
       [
         r.key,
@@ -173,10 +190,23 @@ export class PostgresStore implements Store {
         r.provisioningState,
         r.createdAt,
         r.updatedAt,
+        r.validationCode ?? null,
+        r.validationDeadline ?? null,
       ],
     );
-    await this.notifyChanged([r.key]);
+    await this.notifyChanged(r.key);
     return { created: res.rows[0].created };
+  }
+
+  async setProvisioning(
+    key: string,
+    st: { provisioningState: string; validationCode?: string; validationDeadline?: number },
+  ): Promise<void> {
+    await this.pool.query(
+      'UPDATE event_subscriptions SET provisioning_state = $2, validation_code = $3, validation_deadline = $4 WHERE key = $1',
+      [key, st.provisioningState, st.validationCode ?? null, st.validationDeadline ?? null],
+    );
+    await this.notifyChanged(key);
   }
 
   async getEventSubscription(key: string): Promise<EventSubscriptionRecord | undefined> {
@@ -201,8 +231,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async notifyChanged(keys: string[]): Promise<void> {
-    for (const k of keys) await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, k]);
+  private async notifyChanged(key: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, key]);
   }
 
   async watchSubscriptions(fn: (key: string) => void): Promise<() => Promise<void>> {
@@ -260,10 +290,166 @@ export class PostgresStore implements Store {
       `SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
        FROM deliveries d JOIN events e ON e.seq = d.event_seq
        WHERE d.subscription_key = $1 AND ($2::text IS NULL OR d.status = $2) AND d.id > $3
+         AND ($5::bigint[] IS NULL OR d.id = ANY($5))
        ORDER BY d.id LIMIT $4`,
-      [subscriptionKey, q.status ?? null, q.after ?? '0', q.limit],
+      [subscriptionKey, q.status ?? null, q.after ?? '0', q.limit, q.ids ?? null],
     );
     return res.rows.map(toDelivery);
+  }
+
+  async claimDeliveries(q: {
+    owner: string;
+    limit: number;
+    now: number;
+    leaseUntil: number;
+  }): Promise<ClaimedDelivery[]> {
+    // SKIP LOCKED: several nodes claim side by side without waiting on each other's rows.
+    const res = await this.pool.query(
+      `WITH c AS (
+         SELECT id FROM deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+         ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),
+       u AS (
+         UPDATE deliveries d SET lease_owner = $3, lease_until = $4 FROM c WHERE d.id = c.id
+         RETURNING d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq, d.next_attempt_at)
+       SELECT u.*, e.event_id, e.schema, e.body, e.published_at
+       FROM u JOIN events e ON e.seq = u.event_seq ORDER BY u.next_attempt_at, u.id`,
+      [q.now, q.limit, q.owner, q.leaseUntil],
+    );
+    return res.rows.map(toClaimed);
+  }
+
+  async settleDeliveries(
+    owner: string,
+    settlements: Settlement[],
+    attempts: AttemptRecord[],
+    now: number,
+  ): Promise<void> {
+    if (settlements.length === 0 && attempts.length === 0) return;
+    await this.tx(async (c) => {
+      if (settlements.length > 0) {
+        const col = <T>(f: (s: Settlement) => T) => settlements.map(f);
+        await c.query(
+          `UPDATE deliveries d SET status = s.status, attempts = s.attempts,
+             next_attempt_at = COALESCE(s.next_at, d.next_attempt_at),
+             last_attempt_at = COALESCE(s.last_at, d.last_attempt_at), last_status_code = s.code,
+             last_outcome = COALESCE(s.outcome, d.last_outcome), dead_letter_reason = s.reason,
+             settled_at = CASE WHEN s.status = 'pending' THEN NULL ELSE $9::bigint END,
+             lease_owner = NULL, lease_until = NULL
+           FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::text[])
+             AS s(id, status, attempts, next_at, last_at, code, outcome, reason)
+           WHERE d.id = s.id AND d.lease_owner = $10`,
+          [
+            col((s) => s.id),
+            col((s) => s.status),
+            col((s) => s.attempts),
+            col((s) => s.nextAttemptAt ?? null),
+            col((s) => s.lastAttemptAt ?? null),
+            col((s) => s.lastStatusCode ?? null),
+            col((s) => s.lastOutcome ?? null),
+            col((s) => s.deadLetterReason ?? null),
+            now,
+            owner,
+          ],
+        );
+      }
+      if (attempts.length > 0) {
+        const col = <T>(f: (a: AttemptRecord) => T) => attempts.map(f);
+        await c.query(
+          `INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms, delivery_count, event_ids,
+             status_code, outcome, response_excerpt)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::int[], $7::text[], $8::text[])`,
+          [
+            col((a) => a.subscriptionKey),
+            col((a) => a.startedAt),
+            col((a) => a.durationMs),
+            col((a) => a.deliveryCount),
+            col((a) => JSON.stringify(a.eventIds)),
+            col((a) => a.statusCode ?? null),
+            col((a) => a.outcome),
+            col((a) => a.responseExcerpt ?? null),
+          ],
+        );
+      }
+    });
+  }
+
+  async releaseLeases(owner?: string): Promise<number> {
+    const res = await this.pool.query(
+      `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+       WHERE lease_owner IS NOT NULL AND ($1::text IS NULL OR lease_owner = $1)`,
+      [owner ?? null],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const t = (
+      await this.pool.query("SELECT min(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'")
+    ).rows[0]?.t;
+    return t === null || t === undefined ? undefined : Number(t);
+  }
+
+  async listAttempts(subscriptionKey: string, q: AttemptQuery): Promise<AttemptView[]> {
+    const f = outcomeFilter(q.outcome);
+    const res = await this.pool.query(
+      `SELECT * FROM delivery_attempts WHERE subscription_key = $1 AND id > $2
+         AND ($3::text IS NULL OR outcome = $3) AND ($4::int = 0 OR outcome <> 'Succeeded')
+         AND ($5::bigint IS NULL OR started_at >= $5) AND ($6::bigint IS NULL OR started_at < $6)
+       ORDER BY id LIMIT $7`,
+      [subscriptionKey, q.after ?? '0', f.outcome, f.failed, q.from ?? null, q.to ?? null, q.limit],
+    );
+    return res.rows.map(toAttempt);
+  }
+
+  async redrive(subscriptionKey: string, ids: string[] | 'all', now: number): Promise<number> {
+    const res = await this.pool.query(
+      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2, dead_letter_reason = NULL,
+         settled_at = NULL
+       WHERE subscription_key = $1 AND status = 'deadlettered' AND ($3::bigint[] IS NULL OR id = ANY($3))`,
+      [subscriptionKey, now, ids === 'all' ? null : ids],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async eventsSince(
+    sourceKeys: string[],
+    from: number,
+    afterSeq: string,
+    limit: number,
+  ): Promise<ReplayEvent[]> {
+    const res = await this.pool.query(
+      `SELECT * FROM events WHERE source_key = ANY($1) AND published_at >= $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+      [sourceKeys, from, afterSeq, limit],
+    );
+    return res.rows.map(toReplayEvent);
+  }
+
+  async enqueueDeliveries(subscriptionKey: string, eventSeqs: string[], now: number): Promise<number> {
+    const res = await this.pool.query(
+      `INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at)
+       SELECT $1, q, 'pending', $3, $3 FROM unnest($2::bigint[]) AS t(q)`,
+      [subscriptionKey, eventSeqs, now],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async purge(before: number): Promise<{ events: number; deliveries: number; attempts: number }> {
+    return this.tx(async (c) => {
+      const deliveries =
+        (await c.query("DELETE FROM deliveries WHERE status <> 'pending' AND settled_at < $1", [before]))
+          .rowCount ?? 0;
+      const attempts =
+        (await c.query('DELETE FROM delivery_attempts WHERE started_at < $1', [before])).rowCount ?? 0;
+      const events =
+        (
+          await c.query(
+            'DELETE FROM events e WHERE published_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)',
+            [before],
+          )
+        ).rowCount ?? 0;
+      return { events, deliveries, attempts };
+    });
   }
 
   async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {

@@ -5,6 +5,12 @@ import { join } from 'node:path';
 import { MlgridError } from '../core/errors.js';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
 import type {
+  AttemptQuery,
+  AttemptRecord,
+  AttemptView,
+  ClaimedDelivery,
+  ReplayEvent,
+  Settlement,
   DeliveryQuery,
   DeliveryStatus,
   DeliveryView,
@@ -173,10 +179,127 @@ export class SqliteStore implements Store {
     const rows = this.stmts.listDeliveries.all({
       sub: subscriptionKey,
       status: q.status ?? null,
+      ids: q.ids ? JSON.stringify(q.ids.map(Number)) : null,
       after: q.after === undefined ? 0 : Number(q.after),
       limit: q.limit,
     }) as Row[];
     return rows.map(toDelivery);
+  }
+
+  async claimDeliveries(q: {
+    owner: string;
+    limit: number;
+    now: number;
+    leaseUntil: number;
+  }): Promise<ClaimedDelivery[]> {
+    return this.db.transaction(() => {
+      const rows = this.stmts.claim.all({ now: q.now, limit: q.limit }) as Row[];
+      for (const r of rows) this.stmts.lease.run(q.owner, q.leaseUntil, r.id);
+      return rows.map(toClaimed);
+    })();
+  }
+
+  async settleDeliveries(
+    owner: string,
+    settlements: Settlement[],
+    attempts: AttemptRecord[],
+    now: number,
+  ): Promise<void> {
+    this.db.transaction(() => {
+      for (const st of settlements) {
+        this.stmts.settle.run({
+          id: Number(st.id),
+          owner,
+          now,
+          status: st.status,
+          attempts: st.attempts,
+          nextAttemptAt: st.nextAttemptAt ?? null,
+          lastAttemptAt: st.lastAttemptAt ?? null,
+          lastStatusCode: st.lastStatusCode ?? null,
+          lastOutcome: st.lastOutcome ?? null,
+          deadLetterReason: st.deadLetterReason ?? null,
+        });
+      }
+      for (const a of attempts) {
+        this.stmts.insertAttempt.run({
+          ...a,
+          eventIds: JSON.stringify(a.eventIds),
+          statusCode: a.statusCode ?? null,
+          responseExcerpt: a.responseExcerpt ?? null,
+        });
+      }
+    })();
+  }
+
+  async releaseLeases(owner?: string): Promise<number> {
+    return (owner === undefined ? this.stmts.releaseAll.run() : this.stmts.releaseOwner.run(owner)).changes;
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const t = (this.stmts.nextDue.get() as Row).t;
+    return t === null || t === undefined ? undefined : Number(t);
+  }
+
+  async listAttempts(subscriptionKey: string, q: AttemptQuery): Promise<AttemptView[]> {
+    const rows = this.stmts.listAttempts.all({
+      sub: subscriptionKey,
+      after: q.after === undefined ? 0 : Number(q.after),
+      ...outcomeFilter(q.outcome),
+      from: q.from ?? null,
+      to: q.to ?? null,
+      limit: q.limit,
+    }) as Row[];
+    return rows.map(toAttempt);
+  }
+
+  async redrive(subscriptionKey: string, ids: string[] | 'all', now: number): Promise<number> {
+    return ids === 'all'
+      ? this.stmts.redriveAll.run({ sub: subscriptionKey, now }).changes
+      : this.stmts.redriveIds.run({ sub: subscriptionKey, now, ids: JSON.stringify(ids.map(Number)) })
+          .changes;
+  }
+
+  async eventsSince(
+    sourceKeys: string[],
+    from: number,
+    afterSeq: string,
+    limit: number,
+  ): Promise<ReplayEvent[]> {
+    const rows = this.stmts.eventsSince.all({
+      sources: JSON.stringify(sourceKeys),
+      from,
+      after: Number(afterSeq),
+      limit,
+    });
+    return (rows as Row[]).map(toReplayEvent);
+  }
+
+  async enqueueDeliveries(subscriptionKey: string, eventSeqs: string[], now: number): Promise<number> {
+    this.db.transaction(() => {
+      for (const seq of eventSeqs) this.stmts.insertDelivery.run(subscriptionKey, Number(seq), now, now);
+    })();
+    return eventSeqs.length;
+  }
+
+  async purge(before: number): Promise<{ events: number; deliveries: number; attempts: number }> {
+    return this.db.transaction(() => {
+      const deliveries = this.stmts.purgeDeliveries.run(before).changes;
+      const attempts = this.stmts.purgeAttempts.run(before).changes;
+      const events = this.stmts.purgeEvents.run(before).changes;
+      return { events, deliveries, attempts };
+    })();
+  }
+
+  async setProvisioning(
+    key: string,
+    st: { provisioningState: string; validationCode?: string; validationDeadline?: number },
+  ): Promise<void> {
+    this.stmts.setProvisioning.run({
+      key,
+      provisioningState: st.provisioningState,
+      validationCode: st.validationCode ?? null,
+      validationDeadline: st.validationDeadline ?? null,
+    });
   }
 
   async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {
@@ -207,10 +330,14 @@ function prepare(db: Database.Database) {
     listSubs: p('SELECT * FROM event_subscriptions ORDER BY key'),
     listSubsByScope: p('SELECT * FROM event_subscriptions WHERE scope_key = ? ORDER BY name'),
     putSub:
-      p(`INSERT INTO event_subscriptions (key, id, scope_key, name, spec, provisioning_state, created_at, updated_at)
-      VALUES (@key, @id, @scopeKey, @name, @spec, @provisioningState, @createdAt, @updatedAt)
+      p(`INSERT INTO event_subscriptions (key, id, scope_key, name, spec, provisioning_state, created_at, updated_at,
+        validation_code, validation_deadline)
+      VALUES (@key, @id, @scopeKey, @name, @spec, @provisioningState, @createdAt, @updatedAt, @validationCode, @validationDeadline)
       ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, provisioning_state = excluded.provisioning_state,
-        updated_at = excluded.updated_at`),
+        updated_at = excluded.updated_at, validation_code = excluded.validation_code,
+        validation_deadline = excluded.validation_deadline`),
+    setProvisioning: p(`UPDATE event_subscriptions SET provisioning_state = @provisioningState,
+        validation_code = @validationCode, validation_deadline = @validationDeadline WHERE key = @key`),
     deleteSub: p('DELETE FROM event_subscriptions WHERE key = ?'),
     deleteSubsByScope: p('DELETE FROM event_subscriptions WHERE scope_key = ?'),
     deleteDeliveriesBySub: p('DELETE FROM deliveries WHERE subscription_key = ?'),
@@ -226,7 +353,47 @@ function prepare(db: Database.Database) {
     listDeliveries: p(`SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
       FROM deliveries d JOIN events e ON e.seq = d.event_seq
       WHERE d.subscription_key = @sub AND (@status IS NULL OR d.status = @status) AND d.id > @after
+        AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
       ORDER BY d.id LIMIT @limit`),
+    claim: p(`SELECT d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq,
+        e.event_id, e.schema, e.body, e.published_at
+      FROM deliveries d JOIN events e ON e.seq = d.event_seq
+      WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
+      ORDER BY d.next_attempt_at, d.id LIMIT @limit`),
+    lease: p('UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?'),
+    settle: p(`UPDATE deliveries SET status = @status, attempts = @attempts,
+        next_attempt_at = COALESCE(@nextAttemptAt, next_attempt_at), last_attempt_at = COALESCE(@lastAttemptAt, last_attempt_at),
+        last_status_code = @lastStatusCode, last_outcome = COALESCE(@lastOutcome, last_outcome),
+        dead_letter_reason = @deadLetterReason, settled_at = CASE WHEN @status = 'pending' THEN NULL ELSE @now END,
+        lease_owner = NULL, lease_until = NULL
+      WHERE id = @id AND lease_owner = @owner`),
+    insertAttempt:
+      p(`INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms, delivery_count, event_ids,
+        status_code, outcome, response_excerpt)
+      VALUES (@subscriptionKey, @startedAt, @durationMs, @deliveryCount, @eventIds, @statusCode, @outcome, @responseExcerpt)`),
+    releaseAll: p(
+      'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL',
+    ),
+    releaseOwner: p('UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
+    nextDue: p("SELECT min(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'"),
+    listAttempts: p(`SELECT * FROM delivery_attempts WHERE subscription_key = @sub AND id > @after
+        AND (@outcome IS NULL OR outcome = @outcome) AND (@failed = 0 OR outcome <> 'Succeeded')
+        AND (@from IS NULL OR started_at >= @from) AND (@to IS NULL OR started_at < @to)
+      ORDER BY id LIMIT @limit`),
+    redriveAll:
+      p(`UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, dead_letter_reason = NULL,
+        settled_at = NULL WHERE subscription_key = @sub AND status = 'deadlettered'`),
+    redriveIds:
+      p(`UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, dead_letter_reason = NULL,
+        settled_at = NULL WHERE subscription_key = @sub AND status = 'deadlettered'
+        AND id IN (SELECT value FROM json_each(@ids))`),
+    eventsSince: p(`SELECT * FROM events WHERE source_key IN (SELECT value FROM json_each(@sources))
+        AND published_at >= @from AND seq > @after ORDER BY seq LIMIT @limit`),
+    purgeDeliveries: p("DELETE FROM deliveries WHERE status <> 'pending' AND settled_at < ?"),
+    purgeAttempts: p('DELETE FROM delivery_attempts WHERE started_at < ?'),
+    purgeEvents: p(
+      'DELETE FROM events WHERE published_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq)',
+    ),
     countDeliveries: p(
       'SELECT count(*) AS n FROM deliveries WHERE subscription_key = @sub AND (@status IS NULL OR status = @status)',
     ),
@@ -246,7 +413,12 @@ function topicParams(r: TopicRecord) {
 }
 
 function subParams(r: EventSubscriptionRecord) {
-  return { ...r, spec: JSON.stringify(r.spec) };
+  return {
+    ...r,
+    spec: JSON.stringify(r.spec),
+    validationCode: r.validationCode ?? null,
+    validationDeadline: r.validationDeadline ?? null,
+  };
 }
 
 export function toTopic(r: Row | undefined): TopicRecord | undefined {
@@ -276,6 +448,8 @@ export function toSub(r: Row | undefined): EventSubscriptionRecord | undefined {
     provisioningState: r.provisioning_state as string,
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
+    ...(r.validation_code ? { validationCode: r.validation_code as string } : {}),
+    ...(r.validation_deadline != null ? { validationDeadline: Number(r.validation_deadline) } : {}),
   };
 }
 
@@ -287,6 +461,11 @@ export function toDelivery(r: Row): DeliveryView {
     attempts: Number(r.attempts),
     nextAttemptAt: Number(r.next_attempt_at),
     createdAt: Number(r.created_at),
+    ...optNum('lastAttemptAt', r.last_attempt_at),
+    ...optNum('lastStatusCode', r.last_status_code),
+    ...optNum('settledAt', r.settled_at),
+    ...(r.last_outcome ? { lastOutcome: r.last_outcome as string } : {}),
+    ...(r.dead_letter_reason ? { deadLetterReason: r.dead_letter_reason as string } : {}),
     event: {
       seq: String(r.event_seq),
       eventId: r.event_id as string,
@@ -297,4 +476,56 @@ export function toDelivery(r: Row): DeliveryView {
       publishedAt: Number(r.published_at),
     },
   };
+}
+
+function optNum<K extends string>(k: K, v: unknown): Partial<Record<K, number>> {
+  return v === null || v === undefined ? {} : ({ [k]: Number(v) } as Record<K, number>);
+}
+
+export function toAttempt(r: Row): AttemptView {
+  return {
+    id: String(r.id),
+    subscriptionKey: r.subscription_key as string,
+    startedAt: Number(r.started_at),
+    durationMs: Number(r.duration_ms),
+    deliveryCount: Number(r.delivery_count),
+    eventIds: JSON.parse(r.event_ids as string),
+    ...optNum('statusCode', r.status_code),
+    outcome: r.outcome as string,
+    ...(r.response_excerpt ? { responseExcerpt: r.response_excerpt as string } : {}),
+  };
+}
+
+export function toClaimed(r: Row): ClaimedDelivery {
+  return {
+    id: String(r.id),
+    subscriptionKey: r.subscription_key as string,
+    attempts: Number(r.attempts),
+    createdAt: Number(r.created_at),
+    event: {
+      seq: String(r.event_seq),
+      eventId: r.event_id as string,
+      schema: r.schema as string,
+      body: r.body as string,
+      publishedAt: Number(r.published_at),
+    },
+  };
+}
+
+export function toReplayEvent(r: Row): ReplayEvent {
+  return {
+    seq: String(r.seq),
+    eventId: r.event_id as string,
+    eventType: r.event_type as string,
+    subject: r.subject as string,
+    schema: r.schema as string,
+    body: r.body as string,
+    publishedAt: Number(r.published_at),
+  };
+}
+
+/** `failed` is every outcome but Succeeded; anything else is one outcome. */
+export function outcomeFilter(outcome: string | undefined): { outcome: string | null; failed: number } {
+  if (outcome === undefined) return { outcome: null, failed: 0 };
+  return outcome.toLowerCase() === 'failed' ? { outcome: null, failed: 1 } : { outcome, failed: 0 };
 }

@@ -26,6 +26,9 @@ export interface EventSubscriptionRecord {
   provisioningState: string;
   createdAt: string;
   updatedAt: string;
+  /** Webhook validation handshake in progress (AwaitingManualAction): the code and its deadline (epoch ms). */
+  validationCode?: string;
+  validationDeadline?: number;
 }
 
 /** An accepted event, ready to store, and the event subscriptions it owes a delivery to. */
@@ -49,6 +52,11 @@ export interface DeliveryView {
   attempts: number;
   nextAttemptAt: number;
   createdAt: number;
+  lastAttemptAt?: number;
+  lastStatusCode?: number;
+  lastOutcome?: string;
+  deadLetterReason?: string;
+  settledAt?: number;
   event: {
     seq: string;
     eventId: string;
@@ -62,9 +70,68 @@ export interface DeliveryView {
 
 export interface DeliveryQuery {
   status?: DeliveryStatus;
+  /** Only these delivery ids. */
+  ids?: string[];
   /** Return deliveries with an id greater than this (paging cursor). */
   after?: string;
   limit: number;
+}
+
+/** A delivery leased to one dispatcher until `leaseUntil`; another may take it over once the lease lapses. */
+export interface ClaimedDelivery {
+  id: string;
+  subscriptionKey: string;
+  attempts: number;
+  createdAt: number;
+  event: { seq: string; eventId: string; schema: string; body: string; publishedAt: number };
+}
+
+/** The outcome of an attempt for one delivery; applied only while the settling worker still holds the lease. */
+export interface Settlement {
+  id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  /** When still pending: the next attempt time (epoch ms). */
+  nextAttemptAt?: number;
+  lastAttemptAt?: number;
+  lastStatusCode?: number;
+  lastOutcome?: string;
+  deadLetterReason?: string;
+}
+
+/** One request to a destination (it may carry a batch of events). */
+export interface AttemptRecord {
+  subscriptionKey: string;
+  startedAt: number;
+  durationMs: number;
+  deliveryCount: number;
+  eventIds: string[];
+  statusCode?: number;
+  outcome: string;
+  responseExcerpt?: string;
+}
+
+export interface AttemptView extends AttemptRecord {
+  id: string;
+}
+
+export interface AttemptQuery {
+  /** `Succeeded`, or a failure outcome such as `TimedOut`; `failed` = every outcome but Succeeded. */
+  outcome?: string;
+  from?: number;
+  to?: number;
+  after?: string;
+  limit: number;
+}
+
+export interface ReplayEvent {
+  seq: string;
+  eventId: string;
+  eventType: string;
+  subject: string;
+  schema: string;
+  body: string;
+  publishedAt: number;
 }
 
 export interface StoreCapabilities {
@@ -107,5 +174,37 @@ export interface Store {
   /** Commits every event and its deliveries in one transaction (group commit), all or none. */
   appendEvents(events: EventToStore[], now: number): Promise<void>;
   listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]>;
+
+  /** Lease up to `limit` due pending deliveries (oldest due first) to `owner` until `leaseUntil`. */
+  claimDeliveries(q: {
+    owner: string;
+    limit: number;
+    now: number;
+    leaseUntil: number;
+  }): Promise<ClaimedDelivery[]>;
+  /** Apply outcomes (only where `owner` still holds the lease) and log attempts, in one transaction. */
+  settleDeliveries(
+    owner: string,
+    settlements: Settlement[],
+    attempts: AttemptRecord[],
+    now: number,
+  ): Promise<void>;
+  /** Drop leases (all when `owner` is omitted: a single-process store at start owns no lease of the past). */
+  releaseLeases(owner?: string): Promise<number>;
+  /** The earliest `next_attempt_at` among pending deliveries, if any. */
+  nextDueAt(): Promise<number | undefined>;
+  listAttempts(subscriptionKey: string, q: AttemptQuery): Promise<AttemptView[]>;
+  /** Dead-lettered deliveries (all, or the given ids) become pending again with a fresh attempt count. */
+  redrive(subscriptionKey: string, ids: string[] | 'all', now: number): Promise<number>;
+  /** Retained events from these sources published at or after `from`, by sequence (paging with `afterSeq`). */
+  eventsSince(sourceKeys: string[], from: number, afterSeq: string, limit: number): Promise<ReplayEvent[]>;
+  /** New pending deliveries of the given events to one subscription (replay). */
+  enqueueDeliveries(subscriptionKey: string, eventSeqs: string[], now: number): Promise<number>;
+  /** Retention: remove settled deliveries, attempts and events older than `before` that nothing pending needs. */
+  purge(before: number): Promise<{ events: number; deliveries: number; attempts: number }>;
+  setProvisioning(
+    key: string,
+    state: { provisioningState: string; validationCode?: string; validationDeadline?: number },
+  ): Promise<void>;
   countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number>;
 }
