@@ -283,9 +283,11 @@ describe.each(backends)('Store contract on $name', (backend) => {
       ).toBe(2);
       expect(await store.releaseLeases('w')).toBe(2);
 
-      const evs = await store.eventsSince([t.key, '/other'], 0, '0', 10);
+      const evs = await store.eventsSince(t.key, 0, '0', 10);
+      expect((await store.eventsSince('/subscriptions/sub1/resourcegroups/rg1', 0, '0', 10)).length).toBe(2);
+      expect(await store.eventsSince('/subscriptions/sub1/resourcegroups/rg', 0, '0', 10)).toEqual([]);
       expect(evs.map((e) => e.eventId)).toEqual(['e0', 'e1']);
-      expect(await store.eventsSince([t.key], 1001, '0', 10)).toEqual([]);
+      expect(await store.eventsSince(t.key, 1001, '0', 10)).toEqual([]);
       expect(await store.enqueueDeliveries(sub.key, [evs[0]!.seq], 3000)).toBe(1);
       expect(await store.countDeliveries(sub.key, 'pending')).toBe(3);
 
@@ -298,7 +300,7 @@ describe.each(backends)('Store contract on $name', (backend) => {
       );
       expect(await store.purge(3000)).toEqual({ events: 0, deliveries: 0, attempts: 0 });
       expect(await store.purge(4000)).toEqual({ events: 2, deliveries: 3, attempts: 0 });
-      expect(await store.eventsSince([t.key], 0, '0', 10)).toEqual([]);
+      expect(await store.eventsSince(t.key, 0, '0', 10)).toEqual([]);
     });
 
     it('records webhook validation state', async () => {

@@ -11,6 +11,8 @@ export class Publisher {
     store: Store,
     private readonly index: RoutingIndex,
     now: () => number = Date.now,
+    /** Called after a commit that created deliveries (wakes the dispatcher). */
+    private readonly onDeliveries: () => void = () => {},
   ) {
     this.group = new GroupCommit((rows) => store.appendEvents(rows, now()));
   }
@@ -27,6 +29,9 @@ export class Publisher {
       body: e.body,
       subscriptionKeys: this.index.match(buckets, e.filterable),
     }));
-    return this.group.add(rows);
+    const owed = rows.some((r) => r.subscriptionKeys.length > 0);
+    return this.group.add(rows).then(() => {
+      if (owed) this.onDeliveries();
+    });
   }
 }

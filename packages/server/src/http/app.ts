@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import { MlgridError } from '../core/errors.js';
 import { PUBLISH_LIMITS } from '../core/publish.js';
 import type { Publisher } from '../engine/publisher.js';
+import type { DeliveryOps } from '../services/delivery-ops.js';
 import type { EventSubscriptionService } from '../services/event-subscriptions.js';
+import { VALIDATION_PATH } from '../services/webhook-validation.js';
 import type { TopicService } from '../services/topics.js';
 import type { AdminAuth } from './admin-auth.js';
 import { registerArmRoutes } from './arm-routes.js';
@@ -15,6 +17,9 @@ export interface AppDeps {
   topics: TopicService;
   subscriptions: EventSubscriptionService;
   publisher: Publisher;
+  ops: DeliveryOps;
+  /** Prometheus text exposition (GET /metrics); absent = no route. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
   admin: AdminAuth;
   logger: Logger;
   /** Base URL clients reach this server at; derived from each request when unset. */
@@ -61,6 +66,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const baseUrl = (req: { protocol: string; host: string }) =>
     deps.publicUrl ?? `${req.protocol}://${req.host}`;
   app.get('/health', async () => ({ status: 'ok' }));
+  // The validationUrl sent in the handshake: whoever holds the URL may confirm the endpoint (as in Azure).
+  app.get<{ Querystring: { id?: string; code?: string } }>(VALIDATION_PATH, async (req, reply) => {
+    const { id, code } = req.query;
+    if (!id || !code || !(await deps.subscriptions.validateManually(id, code))) {
+      throw new MlgridError('ResourceNotFound', 'No event subscription awaits this validation (wrong link, or expired).');
+    }
+    return reply.type('text/plain').send('Webhook successfully validated as a subscription endpoint.');
+  });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, reply) => {
+      const m = await metrics();
+      return reply.type(m.contentType).send(m.body);
+    });
+  }
   registerArmRoutes(app, deps, baseUrl);
   registerPublishRoutes(app, deps, baseUrl);
   return app;

@@ -15,7 +15,7 @@ export type ArmTarget =
       kind: 'eventSubscription';
       scope: string;
       name: string;
-      action?: 'getFullUrl' | 'getDeliveryAttributes' | 'deliveries';
+      action?: EventSubscriptionAction;
     }
   | { kind: 'eventSubscriptions'; scope: string };
 
@@ -87,19 +87,21 @@ export function parseArmPath(rawPath: string): ArmTarget | undefined {
   return undefined;
 }
 
-function eventSubscriptionAction(
-  s: string | undefined,
-): 'getFullUrl' | 'getDeliveryAttributes' | 'deliveries' | undefined {
-  switch (s?.toLowerCase()) {
-    case 'getfullurl':
-      return 'getFullUrl';
-    case 'getdeliveryattributes':
-      return 'getDeliveryAttributes';
-    case 'deliveries':
-      return 'deliveries';
-    default:
-      return undefined;
-  }
+/** mlgrid's actions beside Azure's getFullUrl / getDeliveryAttributes, with the method each takes. */
+export const EVENT_SUBSCRIPTION_ACTIONS = {
+  getfullurl: ['getFullUrl', 'POST'],
+  getdeliveryattributes: ['getDeliveryAttributes', 'POST'],
+  deliveries: ['deliveries', 'GET'],
+  deliveryattempts: ['deliveryAttempts', 'GET'],
+  deadletters: ['deadLetters', 'GET'],
+  redrive: ['redrive', 'POST'],
+  replay: ['replay', 'POST'],
+} as const;
+type ActionKey = keyof typeof EVENT_SUBSCRIPTION_ACTIONS;
+export type EventSubscriptionAction = (typeof EVENT_SUBSCRIPTION_ACTIONS)[ActionKey][0];
+
+function eventSubscriptionAction(s: string | undefined): EventSubscriptionAction | undefined {
+  return s === undefined ? undefined : EVENT_SUBSCRIPTION_ACTIONS[s.toLowerCase() as ActionKey]?.[0];
 }
 
 /** The HTTP methods each target accepts (a wrong method is a 405, not a 404). */
@@ -111,6 +113,7 @@ export function allowedMethods(t: ArmTarget): string[] {
     case 'eventSubscriptions':
       return ['GET'];
     case 'eventSubscription':
-      return t.action === 'deliveries' ? ['GET'] : t.action ? ['POST'] : ['PUT', 'GET', 'PATCH', 'DELETE'];
+      if (!t.action) return ['PUT', 'GET', 'PATCH', 'DELETE'];
+      return [Object.values(EVENT_SUBSCRIPTION_ACTIONS).find(([a]) => a === t.action)![1]];
   }
 }

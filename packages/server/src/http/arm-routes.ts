@@ -56,15 +56,16 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
       if (t.action === 'getFullUrl') return subscriptions.getFullUrl(t.scope, t.name);
       if (t.action === 'getDeliveryAttributes') return subscriptions.getDeliveryAttributes(t.scope, t.name);
       if (t.action === 'deliveries') return deliveries(t.scope, t.name, req, deps);
+      if (t.action) return deliveryOp(t.action, t.scope, t.name, req, deps);
       switch (req.method) {
         case 'PUT': {
-          const { created, out } = await subscriptions.put(t.scope, t.name, body);
+          const { created, out } = await subscriptions.put(t.scope, t.name, body, base);
           return reply.code(created ? 201 : 200).send(out);
         }
         case 'GET':
           return subscriptions.get(t.scope, t.name);
         case 'PATCH':
-          return subscriptions.patch(t.scope, t.name, body);
+          return subscriptions.patch(t.scope, t.name, body, base);
         default:
           return reply.code((await subscriptions.delete(t.scope, t.name)) ? 200 : 204).send();
       }
@@ -95,4 +96,47 @@ async function deliveries(scope: string, name: string, req: FastifyRequest, deps
     })),
     ...(rows.length === limit ? { nextAfter: rows[rows.length - 1]!.id } : {}),
   };
+}
+
+function page(q: Record<string, string | undefined>): { limit: number; after?: string } {
+  const top = q.$top ?? q.top;
+  const limit = top === undefined ? 100 : Number(top);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('top', 'must be an integer from 1 to 1000');
+  if (q.after !== undefined && !/^\d+$/.test(q.after)) throw invalid('after', 'must be an id from a previous page');
+  return { limit, ...(q.after !== undefined ? { after: q.after } : {}) };
+}
+
+function time(q: Record<string, string | undefined>, name: string): number | undefined {
+  const v = q[name];
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalid(name, 'must be an ISO-8601 date-time');
+  return t;
+}
+
+/** mlgrid extensions on an event subscription: attempt log, dead letters, redrive, replay. */
+async function deliveryOp(action: string, scope: string, name: string, req: FastifyRequest, deps: AppDeps) {
+  const rec = await deps.subscriptions.find(scope, name);
+  const q = req.query as Record<string, string | undefined>;
+  switch (action) {
+    case 'deliveryAttempts': {
+      const p = page(q);
+      const from = time(q, 'from');
+      const to = time(q, 'to');
+      const rows = await deps.ops.attempts(rec, { ...p, outcome: q.outcome, from, to });
+      return {
+        value: rows.map((a) => ({ ...a, startedAt: new Date(a.startedAt).toISOString() })),
+        ...(rows.length === p.limit ? { nextAfter: rows[rows.length - 1]!.id } : {}),
+      };
+    }
+    case 'deadLetters': {
+      const p = page(q);
+      const rows = await deps.ops.deadLetters(rec, p);
+      return { value: rows, ...(rows.length === p.limit ? { nextAfter: rows[rows.length - 1]!.id } : {}) };
+    }
+    case 'redrive':
+      return deps.ops.redrive(rec, req.body);
+    default:
+      return deps.ops.replay(rec, req.body);
+  }
 }

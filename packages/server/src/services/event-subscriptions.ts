@@ -12,8 +12,10 @@ import {
   type EventSubscriptionSpec,
 } from '../core/event-subscription.js';
 import type { RoutingIndex } from '../core/routing.js';
+import { keysEqual } from '../core/sas.js';
 import type { TopicSpec } from '../core/topic.js';
 import type { DeliveryStatus, DeliveryView, EventSubscriptionRecord, Store } from '../store/types.js';
+import type { ValidationOutcome, WebhookValidator } from './webhook-validation.js';
 
 const TOPIC_SCOPE =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/topics\/[^/]+$/i;
@@ -27,9 +29,12 @@ export class EventSubscriptionService {
     private readonly store: Store,
     private readonly index: RoutingIndex,
     private readonly now: () => Date = () => new Date(),
+    /** Runs the webhook validation handshake; absent = endpoints are trusted (`--webhook-validation off`). */
+    private readonly validator?: WebhookValidator,
   ) {}
 
   private refreshing: Promise<void> = Promise.resolve();
+  private readonly records = new Map<string, EventSubscriptionRecord>();
 
   /** Fill the routing index from the store, and follow changes other nodes make (stores with `notify`). */
   async load(): Promise<() => Promise<void>> {
@@ -51,6 +56,7 @@ export class EventSubscriptionService {
     rawScope: string,
     name: string,
     body: unknown,
+    baseUrl = '',
   ): Promise<{ created: boolean; out: EventSubscriptionOut }> {
     const scope = normalizeResourceId(rawScope);
     validateSubscriptionName(name);
@@ -59,6 +65,7 @@ export class EventSubscriptionService {
     const spec = parseEventSubscriptionPut(body, { scope, name, topicInputSchema, now });
     const id = eventSubscriptionId(scope, name);
     const existing = await this.store.getEventSubscription(id.toLowerCase());
+    const state = await this.validation(existing, existing?.id ?? id, spec, baseUrl);
     const at = now.toISOString();
     const rec: EventSubscriptionRecord = {
       key: id.toLowerCase(),
@@ -66,7 +73,7 @@ export class EventSubscriptionService {
       scopeKey: scope.toLowerCase(),
       name: existing?.name ?? name,
       spec,
-      provisioningState: 'Succeeded',
+      ...state,
       createdAt: existing?.createdAt ?? at,
       updatedAt: at,
     };
@@ -75,11 +82,66 @@ export class EventSubscriptionService {
     return { created, out: render(rec) };
   }
 
+  /** Handshake when the webhook endpoint (or the handshake kind) is new; otherwise keep the current state. */
+  private async validation(
+    existing: EventSubscriptionRecord | undefined,
+    id: string,
+    spec: EventSubscriptionSpec,
+    baseUrl: string,
+  ): Promise<ValidationOutcome | Pick<EventSubscriptionRecord, 'provisioningState' | 'validationCode' | 'validationDeadline'>> {
+    const target = handshakeTarget(spec);
+    if (existing && handshakeTarget(existing.spec as EventSubscriptionSpec) === target) {
+      const { provisioningState, validationCode, validationDeadline } = existing;
+      return { provisioningState, validationCode, validationDeadline };
+    }
+    if (!this.validator || target === undefined) return { provisioningState: 'Succeeded' };
+    return this.validator.validate({ id, spec, baseUrl });
+  }
+
+  /** The validationUrl was opened: accept it once, before the deadline. */
+  async validateManually(id: string, code: string): Promise<boolean> {
+    const rec = await this.store.getEventSubscription(id.toLowerCase());
+    if (!rec || rec.provisioningState !== 'AwaitingManualAction' || !rec.validationCode) return false;
+    if (!keysEqual(code, rec.validationCode) || (rec.validationDeadline ?? 0) < this.now().getTime()) return false;
+    await this.store.setProvisioning(rec.key, { provisioningState: 'Succeeded' });
+    this.remember({ ...rec, provisioningState: 'Succeeded', validationCode: undefined, validationDeadline: undefined });
+    return true;
+  }
+
+  /** Subscriptions whose manual validation window closed become Failed (as in Azure). */
+  async expireValidations(): Promise<number> {
+    const now = this.now().getTime();
+    let n = 0;
+    for (const rec of [...this.records.values()]) {
+      if (rec.provisioningState === 'AwaitingManualAction' && (rec.validationDeadline ?? 0) < now) {
+        await this.store.setProvisioning(rec.key, { provisioningState: 'Failed' });
+        this.remember({ ...rec, provisioningState: 'Failed', validationCode: undefined, validationDeadline: undefined });
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Subscriptions past `expirationTimeUtc` are deleted, as Azure does. */
+  async deleteExpired(): Promise<number> {
+    const now = this.now().getTime();
+    let n = 0;
+    for (const rec of [...this.records.values()]) {
+      const exp = (rec.spec as EventSubscriptionSpec).expirationTimeUtc;
+      if (exp !== undefined && Date.parse(exp) <= now) {
+        await this.store.deleteEventSubscription(rec.key);
+        this.forget(rec.key);
+        n++;
+      }
+    }
+    return n;
+  }
+
   async get(scope: string, name: string): Promise<EventSubscriptionOut> {
     return render(await this.require(scope, name));
   }
 
-  async patch(rawScope: string, name: string, body: unknown): Promise<EventSubscriptionOut> {
+  async patch(rawScope: string, name: string, body: unknown, baseUrl = ''): Promise<EventSubscriptionOut> {
     const rec = await this.require(rawScope, name);
     const scope = normalizeResourceId(rawScope);
     const spec = applyEventSubscriptionPatch(rec.spec as EventSubscriptionSpec, body, {
@@ -88,7 +150,8 @@ export class EventSubscriptionService {
       topicInputSchema: await this.scopeInputSchema(scope),
       now: this.now(),
     });
-    const next = { ...rec, spec, updatedAt: this.now().toISOString() };
+    const state = await this.validation(rec, rec.id, spec, baseUrl);
+    const next = { ...rec, spec, ...state, updatedAt: this.now().toISOString() };
     await this.store.putEventSubscription(next);
     this.remember(next);
     return render(next);
@@ -96,8 +159,12 @@ export class EventSubscriptionService {
 
   async delete(scope: string, name: string): Promise<boolean> {
     const key = eventSubscriptionId(normalizeResourceId(scope), name).toLowerCase();
+    const rec = await this.store.getEventSubscription(key);
     const deleted = await this.store.deleteEventSubscription(key);
     this.forget(key);
+    if (rec && this.validator) {
+      this.validator.notifyDeleted(rec.id, rec.spec as EventSubscriptionSpec).catch(() => {}); // best effort
+    }
     return deleted;
   }
 
@@ -122,13 +189,25 @@ export class EventSubscriptionService {
     return this.store.listDeliveries(rec.key, q);
   }
 
+  /** The current record of a subscription this node routes for (the dispatcher's view). */
+  record(key: string): EventSubscriptionRecord | undefined {
+    return this.records.get(key);
+  }
+
+  /** The stored record behind a scope and name (404 when absent). */
+  async find(scope: string, name: string): Promise<EventSubscriptionRecord> {
+    return this.require(scope, name);
+  }
+
   forget(key: string): void {
     this.index.remove(key);
+    this.records.delete(key);
   }
 
   private remember(r: EventSubscriptionRecord): void {
     const spec = r.spec as EventSubscriptionSpec;
     this.index.upsert({ key: r.key, scopeKey: r.scopeKey, filter: spec.filter });
+    this.records.set(r.key, r);
   }
 
   private async require(scope: string, name: string): Promise<EventSubscriptionRecord> {
@@ -149,6 +228,13 @@ export class EventSubscriptionService {
     }
     return (topic.spec as TopicSpec).inputSchema;
   }
+}
+
+/** What a handshake proves: this URL accepts this kind of delivery. */
+function handshakeTarget(spec: EventSubscriptionSpec): string | undefined {
+  const d = spec.destination;
+  if (d?.endpointType !== 'WebHook' || !d.properties.endpointUrl) return undefined;
+  return `${spec.eventDeliverySchema === 'CloudEventSchemaV1_0' ? 'ce' : 'eg'} ${d.properties.endpointUrl}`;
 }
 
 function render(r: EventSubscriptionRecord): EventSubscriptionOut {

@@ -412,15 +412,11 @@ export class PostgresStore implements Store {
     return res.rowCount ?? 0;
   }
 
-  async eventsSince(
-    sourceKeys: string[],
-    from: number,
-    afterSeq: string,
-    limit: number,
-  ): Promise<ReplayEvent[]> {
+  async eventsSince(scopeKey: string, from: number, afterSeq: string, limit: number): Promise<ReplayEvent[]> {
     const res = await this.pool.query(
-      `SELECT * FROM events WHERE source_key = ANY($1) AND published_at >= $2 AND seq > $3 ORDER BY seq LIMIT $4`,
-      [sourceKeys, from, afterSeq, limit],
+      `SELECT * FROM events WHERE (source_key = $1 OR substr(source_key, 1, length($1) + 1) = $1 || '/')
+         AND published_at >= $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+      [scopeKey, from, afterSeq, limit],
     );
     return res.rows.map(toReplayEvent);
   }

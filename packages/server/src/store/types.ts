@@ -196,8 +196,8 @@ export interface Store {
   listAttempts(subscriptionKey: string, q: AttemptQuery): Promise<AttemptView[]>;
   /** Dead-lettered deliveries (all, or the given ids) become pending again with a fresh attempt count. */
   redrive(subscriptionKey: string, ids: string[] | 'all', now: number): Promise<number>;
-  /** Retained events from these sources published at or after `from`, by sequence (paging with `afterSeq`). */
-  eventsSince(sourceKeys: string[], from: number, afterSeq: string, limit: number): Promise<ReplayEvent[]>;
+  /** Retained events from `scopeKey` or any resource below it, published at or after `from`, by sequence. */
+  eventsSince(scopeKey: string, from: number, afterSeq: string, limit: number): Promise<ReplayEvent[]>;
   /** New pending deliveries of the given events to one subscription (replay). */
   enqueueDeliveries(subscriptionKey: string, eventSeqs: string[], now: number): Promise<number>;
   /** Retention: remove settled deliveries, attempts and events older than `before` that nothing pending needs. */

@@ -1,6 +1,6 @@
 /** An in-process mlgrid on 127.0.0.1:0 with a fresh store, for API tests. */
 import pino from 'pino';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { startServer, type DeliveryConfig, type RunningServer } from '../../src/server.js';
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from './postgres.js';
 import { tempDir } from './tmp.js';
 
@@ -16,7 +16,10 @@ export async function startTestServer(
   backend: 'sqlite' | 'postgres',
   opts: {
     tls?: boolean;
-    /** share a PostgreSQL schema with another server (multi-node) */ schema?: string;
+    /** share a PostgreSQL schema with another server (multi-node) */
+    schema?: string;
+    /** Delivery settings; default: no dispatcher and no webhook handshake (routing-only suites). */
+    delivery?: Partial<DeliveryConfig>;
   } = {},
 ): Promise<TestServer> {
   const t = tempDir();
@@ -32,6 +35,7 @@ export async function startTestServer(
           : { kind: 'postgres', databaseUrl: TEST_DATABASE_URL, schema },
       adminKey: ADMIN_KEY,
       logLevel: 'silent',
+      delivery: opts.delivery ?? { enabled: false, validateWebhooks: false },
       ...(opts.tls ? { tls: { mode: 'self-signed' as const } } : {}),
     },
     pino({ level: 'silent' }),
