@@ -12,6 +12,9 @@ export const ENV_VARS = {
   MLGRID_PORT: 'Port to listen on (default 4710).',
   MLGRID_PUBLIC_URL: 'Base URL clients reach mlgrid at, used in topic endpoints (default: from the request).',
   MLGRID_LOG_LEVEL: 'pino log level (default info).',
+  MLGRID_RETRY_TIME_SCALE:
+    'Multiply retry delays, TTLs and probation (default 1; e.g. 0.001 for demos and tests).',
+  MLGRID_EVENT_RETENTION_DAYS: 'Keep events this many days for replay (default 7).',
   MLGRID_SERVER: 'CLI: the server URL (default http://127.0.0.1:4710).',
   MLGRID_KEY: 'CLI: the admin key sent as Bearer.',
   MLGRID_SUBSCRIPTION:

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { MlgridError } from '../core/errors.js';
 import { resolve } from 'node:path';
 import { DEFAULT_PORT, env } from '../config.js';
+import { parseCidrList } from '../core/egress.js';
 import { startServer, type ServerConfig } from '../server.js';
 
 interface ServeFlags {
@@ -16,6 +17,12 @@ interface ServeFlags {
   tlsKey?: string;
   publicUrl?: string;
   logLevel: string;
+  retryTimeScale: string;
+  deliveryTimeout: string;
+  webhookValidation: 'on' | 'off';
+  eventRetentionDays: string;
+  egressAllow?: string;
+  egressDeny?: string;
 }
 
 export function serveConfig(f: ServeFlags): ServerConfig {
@@ -29,6 +36,19 @@ export function serveConfig(f: ServeFlags): ServerConfig {
   }
   if (f.tls !== undefined && f.tls !== 'self-signed') throw usage('--tls takes the value self-signed');
   if (f.tls && f.tlsCert) throw usage('use either --tls self-signed or --tls-cert/--tls-key');
+  const num = (v: string, flag: string, min: number, max: number) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw usage(`${flag}: must be a number from ${min} to ${max}`);
+    return n;
+  };
+  const delivery = {
+    timeScale: num(f.retryTimeScale, '--retry-time-scale', 1e-6, 1000),
+    timeoutMs: num(f.deliveryTimeout, '--delivery-timeout', 0.01, 300) * 1000,
+    validateWebhooks: f.webhookValidation !== 'off',
+    retentionDays: num(f.eventRetentionDays, '--event-retention-days', 0.001, 3650),
+    egress: { allow: cidrs(f.egressAllow, '--egress-allow'), deny: cidrs(f.egressDeny, '--egress-deny') },
+  };
   const dataDir = resolve(f.dataDir);
   return {
     host: f.host,
@@ -46,6 +66,7 @@ export function serveConfig(f: ServeFlags): ServerConfig {
     adminKey: env('MLGRID_ADMIN_KEY'),
     publicUrl: f.publicUrl?.replace(/\/$/, ''),
     logLevel: f.logLevel,
+    delivery,
   };
 }
 
@@ -84,6 +105,35 @@ export function registerServe(program: Command): void {
       ),
     )
     .addOption(new Option('--log-level <level>', 'pino log level').default(env('MLGRID_LOG_LEVEL') ?? 'info'))
+    .addOption(
+      new Option(
+        '--retry-time-scale <factor>',
+        'multiply retry delays, TTLs and probation (e.g. 0.001 for demos)',
+      ).default(env('MLGRID_RETRY_TIME_SCALE') ?? '1'),
+    )
+    .addOption(new Option('--delivery-timeout <seconds>', 'timeout per delivery attempt').default('30'))
+    .addOption(
+      new Option('--webhook-validation <mode>', 'webhook validation handshake on create')
+        .choices(['on', 'off'])
+        .default('on'),
+    )
+    .addOption(
+      new Option('--event-retention-days <days>', 'keep events this long for replay').default(
+        env('MLGRID_EVENT_RETENTION_DAYS') ?? '7',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--egress-allow <cidrs>',
+        'comma-separated addresses/CIDRs deliveries may reach even if denied',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--egress-deny <cidrs>',
+        'comma-separated addresses/CIDRs deliveries may not reach (added to the defaults)',
+      ),
+    )
     .action(async (flags: ServeFlags) => {
       const cfg = serveConfig(flags);
       const server = await startServer(cfg);
@@ -120,4 +170,13 @@ export function registerServe(program: Command): void {
 
 function usage(message: string): MlgridError {
   return new MlgridError('InvalidArgument', message);
+}
+
+function cidrs(v: string | undefined, flag: string): string[] {
+  if (v === undefined) return [];
+  try {
+    return parseCidrList(v);
+  } catch (err) {
+    throw usage(`${flag}: ${(err as Error).message}`);
+  }
 }

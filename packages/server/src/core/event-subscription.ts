@@ -19,7 +19,6 @@ import { invalid } from './errors.js';
 import { validateFilter } from './filter.js';
 import { array, dateTime, integer, object, oneOf, optBoolean, string, type Json } from './validate.js';
 
-
 export interface EventSubscriptionSpec {
   /** Source resource id as given, normalized: leading single '/', no trailing '/'. */
   scope: string;

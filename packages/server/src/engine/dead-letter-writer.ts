@@ -21,7 +21,10 @@ export class DeadLetterWriter {
     const dest = (rec.spec as EventSubscriptionSpec).deadLetterDestination;
     if (dest?.endpointType !== 'LocalDirectory') return;
     const record = deadLetterRecordOf(rec, d, st);
-    const file = join(fileURLToPath(dest.properties.path), deadLetterBlobPath(rec.name, new Date(now), randomUUID()));
+    const file = join(
+      fileURLToPath(dest.properties.path),
+      deadLetterBlobPath(rec.name, new Date(now), randomUUID()),
+    );
     const p = mkdir(dirname(file), { recursive: true })
       .then(() => writeFile(file, JSON.stringify([record])))
       .catch((err) => this.log.error({ err, subscription: rec.key }, 'could not write dead-letter file'))

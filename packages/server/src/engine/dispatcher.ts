@@ -8,9 +8,21 @@ import type { InputSchema } from '@mlgrid/protocol';
 import { buildDeliveryRequest, planBatches, type StoredEvent } from '../core/delivery-format.js';
 import type { EndpointHealth } from '../core/endpoint-health.js';
 import type { EventSubscriptionSpec } from '../core/event-subscription.js';
-import { classify, decideAfterFailure, DeadLetterReason, parseRetryAfter, ttlExpired } from '../core/retry-policy.js';
+import {
+  classify,
+  decideAfterFailure,
+  DeadLetterReason,
+  parseRetryAfter,
+  ttlExpired,
+} from '../core/retry-policy.js';
 import type { WebhookSender } from '../handlers/webhook.js';
-import type { AttemptRecord, ClaimedDelivery, EventSubscriptionRecord, Settlement, Store } from '../store/types.js';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  EventSubscriptionRecord,
+  Settlement,
+  Store,
+} from '../store/types.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -108,7 +120,9 @@ export class Dispatcher {
           continue;
         }
         const due = await this.store.nextDueAt();
-        await this.sleep(due === undefined ? this.opts.pollMs : Math.min(Math.max(due - this.now(), 1), this.opts.pollMs));
+        await this.sleep(
+          due === undefined ? this.opts.pollMs : Math.min(Math.max(due - this.now(), 1), this.opts.pollMs),
+        );
       } catch (err) {
         this.log.error({ err }, 'dispatcher loop error');
         await this.sleep(this.opts.pollMs);
@@ -154,12 +168,18 @@ export class Dispatcher {
     const rec = this.subs.record(key);
     const now = this.now();
     if (!rec) {
-      await this.settle(claimed.map((d) => ({ settlement: { id: d.id, status: 'dropped', attempts: d.attempts } })));
+      await this.settle(
+        claimed.map((d) => ({ settlement: { id: d.id, status: 'dropped', attempts: d.attempts } })),
+      );
       return;
     }
     const spec = rec.spec as EventSubscriptionSpec;
     const dest = spec.destination;
-    if (rec.provisioningState !== 'Succeeded' || dest?.endpointType !== 'WebHook' || !dest.properties.endpointUrl) {
+    if (
+      rec.provisioningState !== 'Succeeded' ||
+      dest?.endpointType !== 'WebHook' ||
+      !dest.properties.endpointUrl
+    ) {
       // Not deliverable yet (validation pending) or no handler for this destination kind yet: look again later.
       const later = now + (rec.provisioningState === 'Succeeded' ? 60_000 : this.opts.pollMs);
       await this.settle(claimed.map((d) => postpone(d, later)));
@@ -171,7 +191,9 @@ export class Dispatcher {
     const units: Unit[] = [];
     for (const d of claimed) {
       const ttl = spec.retryPolicy.eventTimeToLiveInMinutes;
-      if (ttlExpired({ publishedAt: d.event.publishedAt, ttlMinutes: ttl, now, timeScale: this.opts.timeScale })) {
+      if (
+        ttlExpired({ publishedAt: d.event.publishedAt, ttlMinutes: ttl, now, timeScale: this.opts.timeScale })
+      ) {
         units.push({ settlement: this.deadLetter(rec, d, DeadLetterReason.TimeToLiveExceeded, now) });
       } else live.push(d);
     }
@@ -181,7 +203,9 @@ export class Dispatcher {
       await this.settle(units);
       return;
     }
-    const batching = dest.properties.maxEventsPerBatch !== undefined || dest.properties.preferredBatchSizeInKilobytes !== undefined;
+    const batching =
+      dest.properties.maxEventsPerBatch !== undefined ||
+      dest.properties.preferredBatchSizeInKilobytes !== undefined;
     const items = live.map((d) => ({ d, stored: stored(d), bytes: d.event.body.length }));
     const batches = planBatches(items, batching ? dest.properties : undefined);
     // A few requests in parallel per endpoint: enough to use keep-alive connections, not enough to flood it.
@@ -234,7 +258,11 @@ export class Dispatcher {
     const units: Unit[] = [{ attempt }];
     for (const { d } of batch) {
       const attempts = d.attempts + 1;
-      const last = { lastAttemptAt: now, lastOutcome: c.outcome, ...(status !== undefined ? { lastStatusCode: status } : {}) };
+      const last = {
+        lastAttemptAt: now,
+        lastOutcome: c.outcome,
+        ...(status !== undefined ? { lastStatusCode: status } : {}),
+      };
       if (c.success) {
         units.push({ settlement: { id: d.id, status: 'delivered', attempts, ...last } });
         continue;
@@ -265,7 +293,13 @@ export class Dispatcher {
     now: number,
     last: { lastAttemptAt?: number; lastOutcome?: string; lastStatusCode?: number } = {},
   ): Settlement {
-    const st: Settlement = { id: d.id, status: 'deadlettered', attempts: d.attempts, deadLetterReason: reason, ...last };
+    const st: Settlement = {
+      id: d.id,
+      status: 'deadlettered',
+      attempts: d.attempts,
+      deadLetterReason: reason,
+      ...last,
+    };
     this.deadLetters.write(rec, d, st, now);
     return st;
   }

@@ -38,7 +38,8 @@ export class Housekeeping {
       await this.subs.expireValidations();
       await this.subs.deleteExpired();
       const purged = await this.store.purge(now - this.cfg.retentionDays * DAY);
-      if (purged.events + purged.deliveries + purged.attempts > 0) this.log.info({ purged }, 'retention purge');
+      if (purged.events + purged.deliveries + purged.attempts > 0)
+        this.log.info({ purged }, 'retention purge');
     } catch (err) {
       this.log.error({ err }, 'housekeeping failed');
     } finally {

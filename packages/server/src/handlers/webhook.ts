@@ -39,7 +39,8 @@ export class WebhookSender {
     const started = performance.now();
     // Node skips `lookup` for IP-literal hosts, so those are checked here.
     const verdict = this.guard?.checkHost(new URL(url).hostname);
-    if (verdict && !verdict.ok) return { result: { kind: 'refused', reason: verdict.reason }, durationMs: 0, excerpt: verdict.reason };
+    if (verdict && !verdict.ok)
+      return { result: { kind: 'refused', reason: verdict.reason }, durationMs: 0, excerpt: verdict.reason };
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
       const res = await request(url, {
@@ -69,9 +70,17 @@ export class WebhookSender {
         return { result: { kind: 'timeout' }, durationMs };
       }
       if (code === 'EGRESS_DENIED') {
-        return { result: { kind: 'refused', reason: (err as Error).message }, durationMs, excerpt: (err as Error).message };
+        return {
+          result: { kind: 'refused', reason: (err as Error).message },
+          durationMs,
+          excerpt: (err as Error).message,
+        };
       }
-      return { result: { kind: 'network', ...(code ? { code } : {}) }, durationMs, excerpt: String((err as Error).message) };
+      return {
+        result: { kind: 'network', ...(code ? { code } : {}) },
+        durationMs,
+        excerpt: String((err as Error).message),
+      };
     }
   }
 

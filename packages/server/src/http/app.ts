@@ -70,7 +70,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get<{ Querystring: { id?: string; code?: string } }>(VALIDATION_PATH, async (req, reply) => {
     const { id, code } = req.query;
     if (!id || !code || !(await deps.subscriptions.validateManually(id, code))) {
-      throw new MlgridError('ResourceNotFound', 'No event subscription awaits this validation (wrong link, or expired).');
+      throw new MlgridError(
+        'ResourceNotFound',
+        'No event subscription awaits this validation (wrong link, or expired).',
+      );
     }
     return reply.type('text/plain').send('Webhook successfully validated as a subscription endpoint.');
   });

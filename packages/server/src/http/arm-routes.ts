@@ -101,8 +101,10 @@ async function deliveries(scope: string, name: string, req: FastifyRequest, deps
 function page(q: Record<string, string | undefined>): { limit: number; after?: string } {
   const top = q.$top ?? q.top;
   const limit = top === undefined ? 100 : Number(top);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('top', 'must be an integer from 1 to 1000');
-  if (q.after !== undefined && !/^\d+$/.test(q.after)) throw invalid('after', 'must be an id from a previous page');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw invalid('top', 'must be an integer from 1 to 1000');
+  if (q.after !== undefined && !/^\d+$/.test(q.after))
+    throw invalid('after', 'must be an id from a previous page');
   return { limit, ...(q.after !== undefined ? { after: q.after } : {}) };
 }
 

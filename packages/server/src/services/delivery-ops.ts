@@ -28,7 +28,10 @@ export class DeliveryOps {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async deadLetters(rec: EventSubscriptionRecord, q: { after?: string; limit: number }): Promise<DeadLetterView[]> {
+  async deadLetters(
+    rec: EventSubscriptionRecord,
+    q: { after?: string; limit: number },
+  ): Promise<DeadLetterView[]> {
     const rows = await this.store.listDeliveries(rec.key, { status: 'deadlettered', ...q });
     return rows.map((d) => ({
       id: d.id,
@@ -37,7 +40,9 @@ export class DeliveryOps {
       ...(d.lastOutcome ? { lastDeliveryOutcome: d.lastOutcome } : {}),
       ...(d.lastStatusCode !== undefined ? { lastHttpStatusCode: d.lastStatusCode } : {}),
       publishTime: new Date(d.event.publishedAt).toISOString(),
-      ...(d.lastAttemptAt !== undefined ? { lastDeliveryAttemptTime: new Date(d.lastAttemptAt).toISOString() } : {}),
+      ...(d.lastAttemptAt !== undefined
+        ? { lastDeliveryAttemptTime: new Date(d.lastAttemptAt).toISOString() }
+        : {}),
       record: deadLetterRecordOf(rec, { event: d.event }, { ...d, deadLetterReason: d.deadLetterReason }),
     }));
   }
@@ -46,7 +51,11 @@ export class DeliveryOps {
     const b = (body ?? {}) as { ids?: unknown; all?: unknown };
     let ids: string[] | 'all';
     if (b.all === true) ids = 'all';
-    else if (Array.isArray(b.ids) && b.ids.length > 0 && b.ids.every((x) => typeof x === 'string' && /^\d+$/.test(x))) {
+    else if (
+      Array.isArray(b.ids) &&
+      b.ids.length > 0 &&
+      b.ids.every((x) => typeof x === 'string' && /^\d+$/.test(x))
+    ) {
       ids = b.ids as string[];
     } else throw invalid('ids', 'give {"ids": ["<dead-letter id>", ...]} or {"all": true}');
     const redriven = await this.store.redrive(rec.key, ids, this.now());

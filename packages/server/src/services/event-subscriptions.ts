@@ -88,7 +88,10 @@ export class EventSubscriptionService {
     id: string,
     spec: EventSubscriptionSpec,
     baseUrl: string,
-  ): Promise<ValidationOutcome | Pick<EventSubscriptionRecord, 'provisioningState' | 'validationCode' | 'validationDeadline'>> {
+  ): Promise<
+    | ValidationOutcome
+    | Pick<EventSubscriptionRecord, 'provisioningState' | 'validationCode' | 'validationDeadline'>
+  > {
     const target = handshakeTarget(spec);
     if (existing && handshakeTarget(existing.spec as EventSubscriptionSpec) === target) {
       const { provisioningState, validationCode, validationDeadline } = existing;
@@ -102,9 +105,15 @@ export class EventSubscriptionService {
   async validateManually(id: string, code: string): Promise<boolean> {
     const rec = await this.store.getEventSubscription(id.toLowerCase());
     if (!rec || rec.provisioningState !== 'AwaitingManualAction' || !rec.validationCode) return false;
-    if (!keysEqual(code, rec.validationCode) || (rec.validationDeadline ?? 0) < this.now().getTime()) return false;
+    if (!keysEqual(code, rec.validationCode) || (rec.validationDeadline ?? 0) < this.now().getTime())
+      return false;
     await this.store.setProvisioning(rec.key, { provisioningState: 'Succeeded' });
-    this.remember({ ...rec, provisioningState: 'Succeeded', validationCode: undefined, validationDeadline: undefined });
+    this.remember({
+      ...rec,
+      provisioningState: 'Succeeded',
+      validationCode: undefined,
+      validationDeadline: undefined,
+    });
     return true;
   }
 
@@ -115,7 +124,12 @@ export class EventSubscriptionService {
     for (const rec of [...this.records.values()]) {
       if (rec.provisioningState === 'AwaitingManualAction' && (rec.validationDeadline ?? 0) < now) {
         await this.store.setProvisioning(rec.key, { provisioningState: 'Failed' });
-        this.remember({ ...rec, provisioningState: 'Failed', validationCode: undefined, validationDeadline: undefined });
+        this.remember({
+          ...rec,
+          provisioningState: 'Failed',
+          validationCode: undefined,
+          validationDeadline: undefined,
+        });
         n++;
       }
     }

@@ -7,7 +7,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { buildDeliveryRequest } from '../core/delivery-format.js';
 import { MlgridError } from '../core/errors.js';
 import type { EventSubscriptionSpec } from '../core/event-subscription.js';
-import { asStoredEvent, parseValidationResponse, subscriptionDeletedEvent, subscriptionValidationEvent } from '../core/system-events.js';
+import {
+  asStoredEvent,
+  parseValidationResponse,
+  subscriptionDeletedEvent,
+  subscriptionValidationEvent,
+} from '../core/system-events.js';
 import type { WebhookSender } from '../handlers/webhook.js';
 
 export type ValidationOutcome =
@@ -26,7 +31,11 @@ export class WebhookValidator {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async validate(a: { id: string; spec: EventSubscriptionSpec; baseUrl: string }): Promise<ValidationOutcome> {
+  async validate(a: {
+    id: string;
+    spec: EventSubscriptionSpec;
+    baseUrl: string;
+  }): Promise<ValidationOutcome> {
     const url = a.spec.destination!.properties.endpointUrl!;
     if (a.spec.eventDeliverySchema === 'CloudEventSchemaV1_0') return this.cloudEventsHandshake(url);
     const code = randomUUID().toUpperCase();
@@ -60,21 +69,43 @@ export class WebhookValidator {
   }
 
   private async cloudEventsHandshake(url: string): Promise<ValidationOutcome> {
-    const sent = await this.sender.send(url, { body: '', headers: { 'webhook-request-origin': ORIGIN } }, 'OPTIONS');
+    const sent = await this.sender.send(
+      url,
+      { body: '', headers: { 'webhook-request-origin': ORIGIN } },
+      'OPTIONS',
+    );
     const allowed = sent.headers?.['webhook-allowed-origin'];
-    const origins = (Array.isArray(allowed) ? allowed.join(',') : (allowed ?? '')).split(',').map((s) => s.trim());
-    if (sent.result.kind === 'http' && sent.result.status === 200 && (origins.includes(ORIGIN) || origins.includes('*'))) {
+    const origins = (Array.isArray(allowed) ? allowed.join(',') : (allowed ?? ''))
+      .split(',')
+      .map((s) => s.trim());
+    if (
+      sent.result.kind === 'http' &&
+      sent.result.status === 200 &&
+      (origins.includes(ORIGIN) || origins.includes('*'))
+    ) {
       return { provisioningState: 'Succeeded' };
     }
-    throw failed(url, sent.result.kind === 'http' ? `OPTIONS answered ${sent.result.status} without WebHook-Allowed-Origin` : sent.result.kind);
+    throw failed(
+      url,
+      sent.result.kind === 'http'
+        ? `OPTIONS answered ${sent.result.status} without WebHook-Allowed-Origin`
+        : sent.result.kind,
+    );
   }
 
   /** Best effort: tell the endpoint its subscription is gone (aeg-event-type SubscriptionDeletion). */
   async notifyDeleted(id: string, spec: EventSubscriptionSpec): Promise<void> {
-    const url = spec.destination?.endpointType === 'WebHook' ? spec.destination.properties.endpointUrl : undefined;
+    const url =
+      spec.destination?.endpointType === 'WebHook' ? spec.destination.properties.endpointUrl : undefined;
     if (!url) return;
-    const event = subscriptionDeletedEvent({ id: randomUUID(), topic: spec.scope, subscriptionId: id, now: new Date(this.now()) });
-    const schema = spec.eventDeliverySchema === 'CloudEventSchemaV1_0' ? 'CloudEventSchemaV1_0' : 'EventGridSchema';
+    const event = subscriptionDeletedEvent({
+      id: randomUUID(),
+      topic: spec.scope,
+      subscriptionId: id,
+      now: new Date(this.now()),
+    });
+    const schema =
+      spec.eventDeliverySchema === 'CloudEventSchemaV1_0' ? 'CloudEventSchemaV1_0' : 'EventGridSchema';
     const req = buildDeliveryRequest({
       events: [asStoredEvent(event)],
       deliverySchema: schema,

@@ -377,7 +377,8 @@ function prepare(db: Database.Database) {
       p(`UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, dead_letter_reason = NULL,
         settled_at = NULL WHERE subscription_key = @sub AND status = 'deadlettered'
         AND id IN (SELECT value FROM json_each(@ids))`),
-    eventsSince: p(`SELECT * FROM events WHERE (source_key = @scope OR substr(source_key, 1, length(@scope) + 1) = @scope || '/')
+    eventsSince:
+      p(`SELECT * FROM events WHERE (source_key = @scope OR substr(source_key, 1, length(@scope) + 1) = @scope || '/')
         AND published_at >= @from AND seq > @after ORDER BY seq LIMIT @limit`),
     purgeDeliveries: p("DELETE FROM deliveries WHERE status <> 'pending' AND settled_at < ?"),
     purgeAttempts: p('DELETE FROM delivery_attempts WHERE started_at < ?'),
