@@ -7,6 +7,7 @@ import { EndpointHealth } from './core/endpoint-health.js';
 import { DeadLetterWriter } from './engine/dead-letter-writer.js';
 import { Dispatcher } from './engine/dispatcher.js';
 import { Housekeeping } from './engine/housekeeping.js';
+import { Metrics } from './engine/metrics.js';
 import { Publisher } from './engine/publisher.js';
 import { WebhookSender } from './handlers/webhook.js';
 import { DeliveryOps } from './services/delivery-ops.js';
@@ -97,6 +98,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     unwatch = await subscriptions.load();
     const topics = new TopicService(store, subscriptions);
     const deadLetters = new DeadLetterWriter(log);
+    const metrics = new Metrics(() => store.countPending());
     const dispatcher = new Dispatcher(
       store,
       subscriptions,
@@ -105,9 +107,10 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       deadLetters,
       d,
       log.child({ component: 'dispatcher' }),
+      metrics,
     );
     const wake = () => dispatcher.wake();
-    const publisher = new Publisher(store, index, Date.now, wake);
+    const publisher = new Publisher(store, index, Date.now, wake, metrics);
     const ops = new DeliveryOps(store, wake);
     if (!store.capabilities.multiNode) await store.releaseLeases(); // one process owns the file: old leases are dead
     const housekeeping = new Housekeeping(store, subscriptions, d, log);
@@ -119,6 +122,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       subscriptions,
       publisher,
       ops,
+      metrics: () => metrics.render(),
       admin: new AdminAuth(hash),
       logger: log,
       publicUrl: cfg.publicUrl,

@@ -1,6 +1,7 @@
 /** Push delivery end to end: handshakes, headers, schemas, batching, retries, dead letters, redrive, replay. */
 import { EventGridDeserializer } from '@azure/eventgrid';
 import { HTTP } from 'cloudevents';
+import { Webhook } from 'standardwebhooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -343,5 +344,58 @@ describe.each([
     expect((await deserializer.deserializeEventGridEvents(bye.body))[0]!.eventType).toBe(
       'Microsoft.EventGrid.SubscriptionDeletedEvent',
     );
+  });
+
+  it.skipIf(skip)(
+    'signs webhooks (Standard Webhooks) and keeps the old secret valid during rotation',
+    async () => {
+      const r = await receiver();
+      const made = await create('signed', hook(r.url), {
+        filter: { subjectBeginsWith: 'experiments/e/runs/sg' },
+        signing: { enabled: true },
+      });
+      expect(made.body.properties.signing).toEqual({ enabled: true });
+      expect(JSON.stringify(made.body)).not.toContain('whsec_');
+      const [first] = (await (await s.arm('POST', `${sub('signed')}/getSigningSecrets`)).json()).value;
+      expect(first.secret).toMatch(/^whsec_/);
+      await publish([ev('sg-1')]);
+      await r.waitFor(() => r.eventIds().includes('sg-1'));
+      const n1 = r.notifications().at(-1)!;
+      expect(n1.headers['webhook-id']).toBe('sg-1');
+      expect(() =>
+        new Webhook(first.secret).verify(n1.body, n1.headers as Record<string, string>),
+      ).not.toThrow();
+      expect(() =>
+        new Webhook(first.secret).verify(
+          n1.body.replace('sg-1', 'sg-X'),
+          n1.headers as Record<string, string>,
+        ),
+      ).toThrow();
+
+      const rotated = (
+        await (await s.arm('POST', `${sub('signed')}/rotateSigningSecret`, { graceMinutes: 60 })).json()
+      ).value;
+      expect(rotated).toHaveLength(2);
+      expect(rotated[1]).toMatchObject({ secret: first.secret, expiresAt: expect.any(String) });
+      await publish([ev('sg-2')]);
+      await r.waitFor(() => r.eventIds().includes('sg-2'));
+      const n2 = r.notifications().at(-1)!;
+      for (const secret of [rotated[0].secret, first.secret]) {
+        expect(() => new Webhook(secret).verify(n2.body, n2.headers as Record<string, string>)).not.toThrow();
+      }
+      const off = await s.arm('PATCH', sub('signed'), { signing: { enabled: false } });
+      expect((await off.json()).properties.signing).toBeUndefined();
+    },
+  );
+
+  it.skipIf(skip)('exposes Prometheus metrics', async () => {
+    const m = await (await fetch(`${s.url}/metrics`)).text();
+    expect(m).toMatch(/mlgrid_events_published_total\{topic="deliver"\} \d+/);
+    expect(m).toMatch(/mlgrid_delivery_attempts_total\{subscription="eg-sub",outcome="Succeeded"\} 2/);
+    expect(m).toMatch(
+      /mlgrid_deliveries_deadlettered_total\{subscription="gives-up",reason="MaxDeliveryAttemptsExceeded"\} 1/,
+    );
+    expect(m).toMatch(/mlgrid_delivery_queue_depth \d+/);
+    expect(m).toContain('mlgrid_delivery_latency_seconds_bucket');
   });
 });

@@ -23,9 +23,12 @@ describe('durability across SIGKILL', () => {
   });
 
   async function start(): Promise<string> {
-    proc = runMlgrid(['serve', '--port', '0', '--data-dir', data.dir, '--log-level', 'error', '--retry-time-scale', '0.001'], {
-      MLGRID_ADMIN_KEY: KEY,
-    });
+    proc = runMlgrid(
+      ['serve', '--port', '0', '--data-dir', data.dir, '--log-level', 'error', '--retry-time-scale', '0.001'],
+      {
+        MLGRID_ADMIN_KEY: KEY,
+      },
+    );
     return (await proc.waitFor(LISTEN))[1]!;
   }
   const arm = (url: string, method: string, path: string, body?: unknown) =>
@@ -47,11 +50,17 @@ describe('durability across SIGKILL', () => {
     const key = (await (await arm(url, 'POST', `${TOPIC}/listKeys`)).json()).key1;
     const hook = (u: string) => ({ endpointType: 'WebHook', properties: { endpointUrl: u } });
     const put = (name: string, props: object) =>
-      arm(url, 'PUT', `${TOPIC}/providers/Microsoft.EventGrid/eventSubscriptions/${name}`, { properties: props });
+      arm(url, 'PUT', `${TOPIC}/providers/Microsoft.EventGrid/eventSubscriptions/${name}`, {
+        properties: props,
+      });
     expect((await put('all', { destination: hook(all.url) })).status).toBe(201);
     expect(
-      (await put('odd', { destination: hook(odd.url), filter: { advancedFilters: [{ operatorType: 'NumberIn', key: 'data.parity', values: [1] }] } }))
-        .status,
+      (
+        await put('odd', {
+          destination: hook(odd.url),
+          filter: { advancedFilters: [{ operatorType: 'NumberIn', key: 'data.parity', values: [1] }] },
+        })
+      ).status,
     ).toBe(201);
 
     const accepted: number[] = [];

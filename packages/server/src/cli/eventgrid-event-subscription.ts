@@ -1,4 +1,7 @@
-/** `mlgrid eventgrid event-subscription create|show|list|update|delete` (az flag names, spec §7.3). */
+/**
+ * `mlgrid eventgrid event-subscription create|show|list|update|delete` (az flag names, spec §7.3), plus mlgrid's
+ * delivery|dead-letter|replay (eventgrid-delivery.ts).
+ */
 import { Command } from 'commander';
 import type {
   ArmList,
@@ -15,6 +18,7 @@ import {
   type CurrentEventSubscription,
   type EventSubscriptionFlags,
 } from './event-subscription-args.js';
+import { registerDeliveryCommands } from './eventgrid-delivery.js';
 import { GroupedCommand, action, addGlobalOptions, boolOption, groupedOption } from './eventgrid-common.js';
 import { eventSubscriptionPath, eventSubscriptionsPath, type ArmClient } from './http-client.js';
 import type { CliIo } from './output.js';
@@ -199,4 +203,6 @@ export function registerEventSubscriptionCommands(eventgrid: Command, io: CliIo)
       await ctx.client.delete(eventSubscriptionPath(resolveScope(f, ctx.subscription), f.name));
     }),
   );
+
+  registerDeliveryCommands(group, io);
 }

@@ -24,7 +24,10 @@ import type {
   Store,
 } from '../store/types.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
+import { activeSecrets, signingOf } from '../core/signing.js';
+import { signWebhook } from '../core/webhook-signing.js';
 import { GroupCommit } from './group-commit.js';
+import type { Metrics } from './metrics.js';
 
 export interface DispatcherOptions {
   owner?: string;
@@ -68,6 +71,7 @@ export class Dispatcher {
     private readonly deadLetters: DeadLetterWriter,
     private readonly opts: DispatcherOptions,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.owner = opts.owner ?? `node-${randomUUID()}`;
     this.now = opts.now ?? Date.now;
@@ -238,9 +242,16 @@ export class Dispatcher {
       mappings: spec.destination?.properties.deliveryAttributeMappings,
     });
     const startedAt = this.now();
+    const secrets = activeSecrets(signingOf(rec), startedAt);
+    if (secrets.length > 0) {
+      // Stable across retries of the same batch, so receivers can de-duplicate on webhook-id.
+      const id = batch.length === 1 ? batch[0]!.d.event.eventId : `batch-${batch[0]!.d.id}-${batch.length}`;
+      Object.assign(req.headers, signWebhook(secrets, id, new Date(startedAt), req.body));
+    }
     const sent = await this.sender.send(url, req);
     const c = classify(sent.result);
     const now = this.now();
+    this.metrics?.attempt(rec.name, c.outcome, sent.durationMs / 1000);
     const status = sent.result.kind === 'http' ? sent.result.status : undefined;
     if (c.success) this.health.recordSuccess(origin, now);
     else this.health.recordFailure(origin, c.outcome, now);
@@ -265,6 +276,7 @@ export class Dispatcher {
       };
       if (c.success) {
         units.push({ settlement: { id: d.id, status: 'delivered', attempts, ...last } });
+        this.metrics?.final(rec.name, 'delivered', undefined, d.event.publishedAt, now);
         continue;
       }
       const decision = decideAfterFailure({
@@ -301,6 +313,7 @@ export class Dispatcher {
       ...last,
     };
     this.deadLetters.write(rec, d, st, now);
+    this.metrics?.final(rec.name, 'deadlettered', reason);
     return st;
   }
 

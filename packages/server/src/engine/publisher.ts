@@ -3,6 +3,7 @@ import type { AcceptedEvent } from '../core/publish.js';
 import type { RoutingIndex } from '../core/routing.js';
 import type { EventToStore, Store } from '../store/types.js';
 import { GroupCommit } from './group-commit.js';
+import type { Metrics } from './metrics.js';
 
 export class Publisher {
   private readonly group: GroupCommit<EventToStore>;
@@ -13,6 +14,7 @@ export class Publisher {
     now: () => number = Date.now,
     /** Called after a commit that created deliveries (wakes the dispatcher). */
     private readonly onDeliveries: () => void = () => {},
+    private readonly metrics?: Metrics,
   ) {
     this.group = new GroupCommit((rows) => store.appendEvents(rows, now()));
   }
@@ -32,6 +34,14 @@ export class Publisher {
     const owed = rows.some((r) => r.subscriptionKeys.length > 0);
     return this.group.add(rows).then(() => {
       if (owed) this.onDeliveries();
+      if (this.metrics) count(this.metrics, sourceKey, rows);
     });
   }
+}
+
+function count(m: Metrics, sourceKey: string, rows: EventToStore[]): void {
+  m.eventsPublished(sourceKey.slice(sourceKey.lastIndexOf('/') + 1), rows.length);
+  const per = new Map<string, number>();
+  for (const r of rows) for (const k of r.subscriptionKeys) per.set(k, (per.get(k) ?? 0) + 1);
+  for (const [k, n] of per) m.deliveriesMatched(k.slice(k.lastIndexOf('/') + 1), n);
 }

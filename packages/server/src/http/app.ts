@@ -40,7 +40,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // One JSON parser for every JSON media type. An empty body reads as "no body" (ARM actions such as listKeys
   // come with a JSON content type and nothing else); where a body is required, validation says so by name.
   app.removeContentTypeParser('application/json');
-  for (const type of ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']) {
+  for (const type of [
+    'application/json',
+    'application/cloudevents+json',
+    'application/cloudevents-batch+json',
+  ]) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
       if (body === '') return done(null, undefined);
       try {

@@ -96,6 +96,8 @@ export const EVENT_SUBSCRIPTION_ACTIONS = {
   deadletters: ['deadLetters', 'GET'],
   redrive: ['redrive', 'POST'],
   replay: ['replay', 'POST'],
+  getsigningsecrets: ['getSigningSecrets', 'POST'],
+  rotatesigningsecret: ['rotateSigningSecret', 'POST'],
 } as const;
 type ActionKey = keyof typeof EVENT_SUBSCRIPTION_ACTIONS;
 export type EventSubscriptionAction = (typeof EVENT_SUBSCRIPTION_ACTIONS)[ActionKey][0];

@@ -56,6 +56,8 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
       if (t.action === 'getFullUrl') return subscriptions.getFullUrl(t.scope, t.name);
       if (t.action === 'getDeliveryAttributes') return subscriptions.getDeliveryAttributes(t.scope, t.name);
       if (t.action === 'deliveries') return deliveries(t.scope, t.name, req, deps);
+      if (t.action === 'getSigningSecrets') return subscriptions.getSigningSecrets(t.scope, t.name);
+      if (t.action === 'rotateSigningSecret') return subscriptions.rotateSigningSecret(t.scope, t.name, body);
       if (t.action) return deliveryOp(t.action, t.scope, t.name, req, deps);
       switch (req.method) {
         case 'PUT': {

@@ -13,6 +13,7 @@ import {
 } from '../core/event-subscription.js';
 import type { RoutingIndex } from '../core/routing.js';
 import { keysEqual } from '../core/sas.js';
+import { nextSigning, requestedSigning, rotate, signingOf, type SigningState } from '../core/signing.js';
 import type { TopicSpec } from '../core/topic.js';
 import type { DeliveryStatus, DeliveryView, EventSubscriptionRecord, Store } from '../store/types.js';
 import type { ValidationOutcome, WebhookValidator } from './webhook-validation.js';
@@ -66,13 +67,14 @@ export class EventSubscriptionService {
     const id = eventSubscriptionId(scope, name);
     const existing = await this.store.getEventSubscription(id.toLowerCase());
     const state = await this.validation(existing, existing?.id ?? id, spec, baseUrl);
+    const signing = nextSigning(signingOf(existing), requestedSigning(body, false), now);
     const at = now.toISOString();
     const rec: EventSubscriptionRecord = {
       key: id.toLowerCase(),
       id: existing?.id ?? id,
       scopeKey: scope.toLowerCase(),
       name: existing?.name ?? name,
-      spec,
+      spec: { ...spec, ...(signing ? { signing } : {}) },
       ...state,
       createdAt: existing?.createdAt ?? at,
       updatedAt: at,
@@ -165,7 +167,14 @@ export class EventSubscriptionService {
       now: this.now(),
     });
     const state = await this.validation(rec, rec.id, spec, baseUrl);
-    const next = { ...rec, spec, ...state, updatedAt: this.now().toISOString() };
+    const signing = nextSigning(signingOf(rec), requestedSigning(body, true), this.now());
+    delete (spec as { signing?: unknown }).signing; // the patch carried the stored state over; `signing` decides
+    const next = {
+      ...rec,
+      spec: { ...spec, ...(signing ? { signing } : {}) },
+      ...state,
+      updatedAt: this.now().toISOString(),
+    };
     await this.store.putEventSubscription(next);
     this.remember(next);
     return render(next);
@@ -206,6 +215,29 @@ export class EventSubscriptionService {
   /** The current record of a subscription this node routes for (the dispatcher's view). */
   record(key: string): EventSubscriptionRecord | undefined {
     return this.records.get(key);
+  }
+
+  async getSigningSecrets(scope: string, name: string): Promise<{ value: SigningState['secrets'] }> {
+    return { value: signingOf(await this.require(scope, name))?.secrets ?? [] };
+  }
+
+  async rotateSigningSecret(
+    scope: string,
+    name: string,
+    body: unknown,
+  ): Promise<{ value: SigningState['secrets'] }> {
+    const rec = await this.require(scope, name);
+    const current = signingOf(rec);
+    if (!current) throw invalid('signing', 'signing is not enabled on this event subscription');
+    const grace = (body as { graceMinutes?: unknown } | undefined)?.graceMinutes ?? 1440;
+    if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0 || grace > 43_200) {
+      throw invalid('graceMinutes', 'must be an integer from 0 to 43200');
+    }
+    const signing = rotate(current, grace, this.now());
+    const next = { ...rec, spec: { ...(rec.spec as object), signing }, updatedAt: this.now().toISOString() };
+    await this.store.putEventSubscription(next);
+    this.remember(next);
+    return { value: signing.secrets };
   }
 
   /** The stored record behind a scope and name (404 when absent). */
@@ -253,13 +285,16 @@ function handshakeTarget(spec: EventSubscriptionSpec): string | undefined {
 
 function render(r: EventSubscriptionRecord): EventSubscriptionOut {
   const spec = r.spec as EventSubscriptionSpec;
-  return renderEventSubscription(spec, {
+  const out = renderEventSubscription(spec, {
     id: r.id,
     provisioningState: r.provisioningState as EventSubscriptionOut['properties']['provisioningState'],
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     topic: spec.scope,
   });
+  // mlgrid extension; the secrets themselves only through getSigningSecrets.
+  if (signingOf(r)) (out.properties as Record<string, unknown>).signing = { enabled: true };
+  return out;
 }
 
 export function parseDeliveryStatus(v: unknown): DeliveryStatus | undefined {

@@ -448,6 +448,11 @@ export class PostgresStore implements Store {
     });
   }
 
+  async countPending(): Promise<number> {
+    return (await this.pool.query("SELECT count(*)::int AS n FROM deliveries WHERE status = 'pending'"))
+      .rows[0].n;
+  }
+
   async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {
     const res = await this.pool.query(
       'SELECT count(*)::int AS n FROM deliveries WHERE subscription_key = $1 AND ($2::text IS NULL OR status = $2)',

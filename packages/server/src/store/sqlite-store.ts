@@ -292,6 +292,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  async countPending(): Promise<number> {
+    return Number((this.stmts.countPending.get() as Row).n);
+  }
+
   async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {
     return Number(
       (this.stmts.countDeliveries.get({ sub: subscriptionKey, status: status ?? null }) as Row).n,
@@ -365,6 +369,7 @@ function prepare(db: Database.Database) {
       'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL',
     ),
     releaseOwner: p('UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
+    countPending: p("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"),
     nextDue: p("SELECT min(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'"),
     listAttempts: p(`SELECT * FROM delivery_attempts WHERE subscription_key = @sub AND id > @after
         AND (@outcome IS NULL OR outcome = @outcome) AND (@failed = 0 OR outcome <> 'Succeeded')

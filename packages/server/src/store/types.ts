@@ -207,4 +207,6 @@ export interface Store {
     state: { provisioningState: string; validationCode?: string; validationDeadline?: number },
   ): Promise<void>;
   countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number>;
+  /** Pending deliveries over all subscriptions (the queue depth). */
+  countPending(): Promise<number>;
 }
