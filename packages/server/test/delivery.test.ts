@@ -209,11 +209,11 @@ describe.each([
     await publish([ev('dl-1', { run: 'r-9' })]);
     await r.waitFor(() => r.notifications().length >= 1);
     expect(r.notifications()[0]!.headers).toMatchObject({ 'x-static': 'v1', 'x-run': 'r-9' });
-    let letters: { id: string; deadLetterReason: string; record: Record<string, unknown> }[] = [];
-    for (let i = 0; i < 100 && letters.length === 0; i++) {
-      letters = await dead('dead-letter');
-      if (letters.length === 0) await new Promise((x) => setTimeout(x, 20));
-    }
+    const letters: { id: string; deadLetterReason: string; record: Record<string, unknown> }[] =
+      await eventually(
+        () => dead('dead-letter'),
+        (l) => l.length > 0,
+      );
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({
       deadLetterReason: 'UndeliverableDueToHttpBadRequest',
@@ -229,15 +229,11 @@ describe.each([
     expect(r.notifications()).toHaveLength(1); // not retried
 
     // NAME/YYYY/M/D/H/<guid>.json, each an array of records
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true }))
-        e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name));
-    };
-    for (let i = 0; i < 50 && files.length === 0; i++) {
-      walk(dlq.dir);
-      if (files.length === 0) await new Promise((x) => setTimeout(x, 20));
-    }
+    const listFiles = async () =>
+      (readdirSync(dlq.dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name));
+    const files = await eventually(listFiles, (f) => f.length > 0);
     expect(files).toHaveLength(1);
     expect(files[0]!.slice(dlq.dir.length)).toMatch(
       /^\/DEAD-LETTER\/\d{4}\/\d{1,2}\/\d{1,2}\/\d{1,2}\/[0-9a-f-]{36}\.json$/,
@@ -254,9 +250,12 @@ describe.each([
     expect(red).toEqual({ redriven: 1 });
     await r.waitFor(() => r.notifications().length >= 2);
     expect(r.notifications()[1]!.headers['aeg-delivery-count']).toBe('0');
-    for (let i = 0; i < 50 && (await dead('dead-letter')).length > 0; i++)
-      await new Promise((x) => setTimeout(x, 20));
-    expect(await dead('dead-letter')).toEqual([]);
+    expect(
+      await eventually(
+        () => dead('dead-letter'),
+        (l) => l.length === 0,
+      ),
+    ).toEqual([]);
   });
 
   it.skipIf(skip)('gives up after maxDeliveryAttempts', async () => {
@@ -267,11 +266,10 @@ describe.each([
     });
     await publish([ev('gu-1')]);
     await r.waitFor(() => r.notifications().length >= 2);
-    let letters: { deadLetterReason: string; deliveryAttempts: number }[] = [];
-    for (let i = 0; i < 100 && letters.length === 0; i++) {
-      letters = await dead('gives-up');
-      if (letters.length === 0) await new Promise((x) => setTimeout(x, 20));
-    }
+    const letters = await eventually(
+      () => dead('gives-up'),
+      (l) => l.length > 0,
+    );
     expect(letters[0]).toMatchObject({
       deadLetterReason: 'MaxDeliveryAttemptsExceeded',
       deliveryAttempts: 2,
@@ -301,11 +299,10 @@ describe.each([
       const late = await receiver();
       late.handshake = 'manual';
       await create('too-late', hook(late.url), { filter: { subjectBeginsWith: 'nothing/' } });
-      let state = '';
-      for (let i = 0; i < 100 && state !== 'Failed'; i++) {
-        await new Promise((x) => setTimeout(x, 20));
-        state = (await (await s.arm('GET', sub('too-late'))).json()).properties.provisioningState;
-      }
+      const state = await eventually(
+        async () => (await (await s.arm('GET', sub('too-late'))).json()).properties.provisioningState,
+        (v) => v === 'Failed',
+      );
       expect(state).toBe('Failed'); // 5 min × 0.001 = 300 ms window
     },
   );
