@@ -66,9 +66,20 @@ export function oneOf<T extends string>(v: unknown, path: string, allowed: reado
 }
 
 /** ISO-8601 date-time (or date) → canonical ISO string. */
+const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** ISO-8601 date or date-time → epoch ms; no offset means UTC (never the server's local zone). NaN if invalid. */
+export function parseIsoUtc(s: string): number {
+  const m = ISO.exec(s.trim());
+  if (!m) return NaN;
+  const t = s.trim();
+  // A bare date already parses as UTC; a date-time without an offset would parse as local time.
+  return Date.parse(t.length > 10 && m[1] === undefined ? `${t.replace(' ', 'T')}Z` : t.replace(' ', 'T'));
+}
+
+/** ISO-8601 date-time (or date) → canonical ISO string. */
 export function dateTime(v: unknown, path: string): string {
-  const s = string(v, path);
-  const ms = Date.parse(s);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(ms)) throw invalid(path, 'must be an ISO-8601 date-time');
+  const ms = parseIsoUtc(string(v, path));
+  if (Number.isNaN(ms)) throw invalid(path, 'must be an ISO-8601 date-time');
   return new Date(ms).toISOString();
 }

@@ -1,6 +1,8 @@
 /** Azure Resource Manager routes: one catch-all below `/subscriptions/`, dispatched by `parseArmPath`. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalid, MlgridError } from '../core/errors.js';
+import { DeliveryOutcome } from '../core/retry-policy.js';
+import { parseIsoUtc } from '../core/validate.js';
 import { parseDeliveryStatus } from '../services/event-subscriptions.js';
 import type { AppDeps } from './app.js';
 import { allowedMethods, parseArmPath, type ArmTarget } from './arm-path.js';
@@ -113,9 +115,17 @@ function page(q: Record<string, string | undefined>): { limit: number; after?: s
 function time(q: Record<string, string | undefined>, name: string): number | undefined {
   const v = q[name];
   if (v === undefined) return undefined;
-  const t = Date.parse(v);
+  const t = parseIsoUtc(v);
   if (Number.isNaN(t)) throw invalid(name, 'must be an ISO-8601 date-time');
   return t;
+}
+
+/** `failed`, or one of the outcome names in any case → the stored spelling. */
+function outcomeParam(v: string | undefined): string | undefined {
+  if (v === undefined || v.toLowerCase() === 'failed') return v;
+  const hit = Object.values(DeliveryOutcome).find((o) => o.toLowerCase() === v.toLowerCase());
+  if (!hit) throw invalid('outcome', `must be failed or one of ${Object.values(DeliveryOutcome).join(', ')}`);
+  return hit;
 }
 
 /** mlgrid extensions on an event subscription: attempt log, dead letters, redrive, replay. */
@@ -127,7 +137,7 @@ async function deliveryOp(action: string, scope: string, name: string, req: Fast
       const p = page(q);
       const from = time(q, 'from');
       const to = time(q, 'to');
-      const rows = await deps.ops.attempts(rec, { ...p, outcome: q.outcome, from, to });
+      const rows = await deps.ops.attempts(rec, { ...p, outcome: outcomeParam(q.outcome), from, to });
       return {
         value: rows.map((a) => ({ ...a, startedAt: new Date(a.startedAt).toISOString() })),
         ...(rows.length === p.limit ? { nextAfter: rows[rows.length - 1]!.id } : {}),

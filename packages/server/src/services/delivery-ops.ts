@@ -1,5 +1,6 @@
 /** Dead letters, redrive, replay and the attempt log of one event subscription (mlgrid extensions). */
 import { invalid } from '../core/errors.js';
+import { parseIsoUtc } from '../core/validate.js';
 import type { EventSubscriptionSpec } from '../core/event-subscription.js';
 import { compileFilter } from '../core/filter.js';
 import type { InputSchema } from '@mlgrid/protocol';
@@ -66,7 +67,7 @@ export class DeliveryOps {
   /** Re-deliver the retained events from `from` on that match the subscription's filter today. */
   async replay(rec: EventSubscriptionRecord, body: unknown): Promise<{ enqueued: number; from: string }> {
     const raw = (body ?? {}) as { from?: unknown };
-    const from = typeof raw.from === 'string' ? Date.parse(raw.from) : NaN;
+    const from = typeof raw.from === 'string' ? parseIsoUtc(raw.from) : NaN;
     if (Number.isNaN(from)) throw invalid('from', 'must be an ISO-8601 date-time');
     const matches = compileFilter((rec.spec as EventSubscriptionSpec).filter);
     let after = '0';
