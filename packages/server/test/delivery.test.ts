@@ -278,6 +278,25 @@ describe.each([
     expect(r.notifications()).toHaveLength(2);
   });
 
+  it.skipIf(skip)('ends retries when the event outlives its time to live', async () => {
+    const r = await receiver(() => ({ status: 500 }));
+    await create('short-ttl', hook(r.url), {
+      filter: { subjectBeginsWith: 'experiments/e/runs/ttl' },
+      retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1 }, // 60 ms at time scale 0.001
+    });
+    await publish([ev('ttl-1')]);
+    const [letter] = await eventually(
+      () => dead('short-ttl'),
+      (l) => l.length > 0,
+    );
+    expect(letter).toMatchObject({
+      deadLetterReason: 'TimeToLiveExceeded',
+      lastDeliveryOutcome: 'GenericError',
+    });
+    expect(letter.deliveryAttempts).toBeGreaterThanOrEqual(2);
+    expect(letter.deliveryAttempts).toBeLessThan(30);
+  });
+
   it.skipIf(skip)(
     'awaits manual validation through the validationUrl, or fails after the window',
     async () => {
