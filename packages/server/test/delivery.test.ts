@@ -414,4 +414,33 @@ describe.each([
     expect(m).toMatch(/mlgrid_delivery_queue_depth \d+/);
     expect(m).toContain('mlgrid_delivery_latency_seconds_bucket');
   });
+
+  it.skipIf(skip)('has a built-in inbox that passes both handshakes and shows what it received', async () => {
+    const eg = await create('to-inbox', hook(`${s.url}/inbox/demo`), {
+      filter: { subjectBeginsWith: 'experiments/e/runs/ib' },
+    });
+    expect(eg.body.properties.provisioningState).toBe('Succeeded');
+    const ce = await create('to-inbox-ce', hook(`${s.url}/inbox/demo-ce`), {
+      eventDeliverySchema: 'CloudEventSchemaV1_0',
+      filter: { subjectBeginsWith: 'experiments/e/runs/ib' },
+    });
+    expect(ce.body.properties.provisioningState).toBe('Succeeded');
+    await publish([ev('ib-1', { x: 1 })]);
+    const inbox = async (name: string) => (await s.arm('GET', `/inbox/${name}`)).json();
+    const got = await eventually(
+      () => inbox('demo'),
+      (b) => b.value.length > 0,
+    );
+    expect(got.value[0]).toMatchObject({
+      headers: { 'aeg-event-type': 'Notification' },
+      body: [{ id: 'ib-1', data: { x: 1 } }],
+    });
+    const gotCe = await eventually(
+      () => inbox('demo-ce'),
+      (b) => b.value.length > 0,
+    );
+    expect(gotCe.value[0].body).toMatchObject({ id: 'ib-1', specversion: '1.0' });
+    expect((await fetch(`${s.url}/inbox/demo`)).status).toBe(401);
+    expect((await s.arm('GET', '/inbox/bad_name')).status).toBe(400);
+  });
 });

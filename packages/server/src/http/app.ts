@@ -11,6 +11,7 @@ import type { TopicService } from '../services/topics.js';
 import type { AdminAuth } from './admin-auth.js';
 import { registerArmRoutes } from './arm-routes.js';
 import { errorHandler } from './errors.js';
+import { registerInboxRoutes } from './inbox-routes.js';
 import { registerPublishRoutes } from './publish-routes.js';
 
 export interface AppDeps {
@@ -94,5 +95,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
   registerArmRoutes(app, deps, baseUrl);
   registerPublishRoutes(app, deps, baseUrl);
+  registerInboxRoutes(app, deps.admin);
   return app;
 }
