@@ -1,17 +1,8 @@
 /** `mlgrid eventgrid event-subscription delivery|dead-letter|replay` over real HTTP against a canned server. */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCannedServer, type Recorded } from './helpers/canned-server.js';
 import type { DeliveryIo } from '../src/cli/eventgrid-delivery.js';
 import { runCli } from '../src/cli/program.js';
-
-interface Recorded {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-}
-type Reply = { status?: number; json?: unknown };
 
 const KEY = 'admin-key-123';
 const SUB = '11111111-2222-3333-4444-555555555555';
@@ -19,43 +10,9 @@ const TOPIC = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Even
 const ES = `${TOPIC}/providers/Microsoft.EventGrid/eventSubscriptions/sub1`;
 const V = '2022-06-15';
 
-let server: Server;
-let url = '';
-let requests: Recorded[] = [];
-let reply: (r: Recorded) => Reply = () => ({ json: {} });
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (raw += c));
-    req.on('end', () => {
-      const u = new URL(req.url ?? '/', 'http://x');
-      const rec: Recorded = {
-        method: req.method ?? '',
-        path: u.pathname,
-        query: Object.fromEntries(u.searchParams),
-        body: raw ? JSON.parse(raw) : undefined,
-      };
-      requests.push(rec);
-      const r = reply(rec);
-      res.statusCode = r.status ?? 200;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(r.json ?? {}));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-});
-
-afterEach(() => {
-  requests = [];
-  reply = () => ({ json: {} });
-});
+const canned = useCannedServer();
+/** The recorded requests without their headers (checked elsewhere). */
+const sent = () => canned.requests.map(({ headers: _headers, ...r }) => r);
 
 async function run(tty: boolean, args: string[]) {
   let stdout = '';
@@ -71,7 +28,7 @@ async function run(tty: boolean, args: string[]) {
 /** `mlgrid eventgrid event-subscription ARGS -n sub1 --topic-name t1 -g rg1 --server … --key …` */
 const es = (...args: string[]) =>
   run(false, [...args, '-n', 'sub1', '--topic-name', 't1', '-g', 'rg1', ...conn()]);
-const conn = () => ['--server', url, '--key', KEY, '--subscription', SUB];
+const conn = () => ['--server', canned.url, '--key', KEY, '--subscription', SUB];
 
 const attempt = (id: number, outcome = 'BadRequest', statusCode = 400) => ({
   id: String(id),
@@ -87,7 +44,7 @@ const attempt = (id: number, outcome = 'BadRequest', statusCode = 400) => ({
 
 describe('delivery list', () => {
   it('GETs deliveryAttempts with outcome, from and to, and renders the log as a table', async () => {
-    reply = () => ({ json: { value: [attempt(1), attempt(2, 'Succeeded', 200)] } });
+    canned.reply = () => ({ json: { value: [attempt(1), attempt(2, 'Succeeded', 200)] } });
     const r = await es(
       'delivery',
       'list',
@@ -101,7 +58,7 @@ describe('delivery list', () => {
       'table',
     );
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(requests).toEqual([
+    expect(sent()).toEqual([
       {
         method: 'GET',
         path: `${ES}/deliveryAttempts`,
@@ -126,11 +83,11 @@ describe('delivery list', () => {
   });
 
   it('sends outcomes in the server spelling, prints JSON rows, and rejects bad flags before any request', async () => {
-    reply = () => ({ json: { value: [attempt(1)] } });
+    canned.reply = () => ({ json: { value: [attempt(1)] } });
     const ok = await es('delivery', 'list', '--outcome', 'badrequest');
-    expect(requests[0]?.query).toEqual({ 'api-version': V, outcome: 'BadRequest' });
+    expect(canned.requests[0]?.query).toEqual({ 'api-version': V, outcome: 'BadRequest' });
     expect(JSON.parse(ok.stdout)).toEqual([attempt(1)]);
-    requests = [];
+    canned.requests = [];
     const badOutcome = await es('delivery', 'list', '--outcome', 'meh');
     expect(badOutcome.code).toBe(1);
     expect(badOutcome.stderr).toMatch(/^ERROR: --outcome: 'meh' is not 'failed' or one of Succeeded, /);
@@ -140,14 +97,14 @@ describe('delivery list', () => {
     expect(both).toEqual({ code: 1, stdout: '', stderr: 'ERROR: --top: cannot be combined with --all\n' });
     const zero = await es('delivery', 'list', '--top', '0');
     expect(zero.stderr).toBe("ERROR: --top: '0' is not an integer between 1 and 1000000\n");
-    expect(requests).toEqual([]);
+    expect(sent()).toEqual([]);
   });
 
   it('warns when one default page may not be all', async () => {
-    reply = () => ({ json: { value: [attempt(1)], nextAfter: '1' } });
+    canned.reply = () => ({ json: { value: [attempt(1)], nextAfter: '1' } });
     const r = await run(false, ['delivery', 'list', '-n', 'sub1', '--source-resource-id', TOPIC, ...conn()]);
     expect(r.code).toBe(0);
-    expect(requests).toHaveLength(1);
+    expect(canned.requests).toHaveLength(1);
     expect(r.stderr).toBe('WARNING: there may be more rows: add --all, or --top N\n');
   });
 
@@ -161,10 +118,10 @@ describe('delivery list', () => {
   };
 
   it('--all follows nextAfter in pages of 1000 until the last page', async () => {
-    reply = pagedLog(2400);
+    canned.reply = pagedLog(2400);
     const r = await es('delivery', 'list', '--all', '-o', 'json');
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(requests.map((q) => [q.method, q.path, q.query])).toEqual([
+    expect(canned.requests.map((q) => [q.method, q.path, q.query])).toEqual([
       ['GET', `${ES}/deliveryAttempts`, { 'api-version': V, top: '1000' }],
       ['GET', `${ES}/deliveryAttempts`, { 'api-version': V, top: '1000', after: '1000' }],
       ['GET', `${ES}/deliveryAttempts`, { 'api-version': V, top: '1000', after: '2000' }],
@@ -174,18 +131,18 @@ describe('delivery list', () => {
     expect(rows.map((a) => Number(a.id))).toEqual(Array.from({ length: 2400 }, (_, i) => i + 1));
 
     // An exact multiple ends with an empty page; a repeated cursor ends the loop too.
-    requests = [];
-    reply = pagedLog(1000);
+    canned.requests = [];
+    canned.reply = pagedLog(1000);
     expect(JSON.parse((await es('delivery', 'list', '--all')).stdout)).toHaveLength(1000);
-    expect(requests.map((q) => q.query.after)).toEqual([undefined, '1000']);
-    requests = [];
-    reply = () => ({ json: { value: [attempt(1)], nextAfter: '1' } });
+    expect(canned.requests.map((q) => q.query.after)).toEqual([undefined, '1000']);
+    canned.requests = [];
+    canned.reply = () => ({ json: { value: [attempt(1)], nextAfter: '1' } });
     expect(JSON.parse((await es('delivery', 'list', '--all')).stdout)).toHaveLength(2);
-    expect(requests).toHaveLength(2);
+    expect(canned.requests).toHaveLength(2);
   });
 
   it('shows page progress on a terminal stderr only, and clears it at the end', async () => {
-    reply = pagedLog(2400);
+    canned.reply = pagedLog(2400);
     const r = await run(true, [
       'delivery',
       'list',
@@ -206,9 +163,9 @@ describe('delivery list', () => {
   });
 
   it('--top N takes at most N rows, in pages of up to 1000', async () => {
-    reply = pagedLog(5000);
+    canned.reply = pagedLog(5000);
     const r = await es('delivery', 'list', '--top', '1500', '-o', 'tsv');
-    expect(requests.map((q) => [q.query.top, q.query.after])).toEqual([
+    expect(canned.requests.map((q) => [q.query.top, q.query.after])).toEqual([
       ['1000', undefined],
       ['500', '1000'],
     ]);
@@ -233,9 +190,9 @@ describe('delivery pending', () => {
   ];
 
   it('lists pending deliveries by default, in a table with event id and type of either schema', async () => {
-    reply = () => ({ json: { value: rows } });
+    canned.reply = () => ({ json: { value: rows } });
     const r = await es('delivery', 'pending', '-o', 'table', '--top', '10');
-    expect(requests).toEqual([
+    expect(sent()).toEqual([
       {
         method: 'GET',
         path: `${ES}/deliveries`,
@@ -255,10 +212,10 @@ describe('delivery pending', () => {
   });
 
   it('takes --status (or all) and rejects an unknown one', async () => {
-    reply = () => ({ json: { value: rows } });
+    canned.reply = () => ({ json: { value: rows } });
     const dead = await es('delivery', 'pending', '--status', 'DeadLettered');
     const all = await es('delivery', 'pending', '--status', 'all');
-    expect(requests.map((q) => q.query)).toEqual([
+    expect(canned.requests.map((q) => q.query)).toEqual([
       { 'api-version': V, status: 'deadlettered' },
       { 'api-version': V },
     ]);
@@ -270,7 +227,7 @@ describe('delivery pending', () => {
       stdout: '',
       stderr: "ERROR: --status: 'stuck' is not pending, delivered, deadlettered, dropped or all\n",
     });
-    expect(requests).toHaveLength(2);
+    expect(canned.requests).toHaveLength(2);
   });
 });
 
@@ -287,10 +244,10 @@ describe('dead-letter', () => {
   });
 
   it('list renders a table, and JSON keeps the Azure record', async () => {
-    reply = () => ({ json: { value: [letter('3', 'ev-1'), letter('12', 'ev-2')] } });
+    canned.reply = () => ({ json: { value: [letter('3', 'ev-1'), letter('12', 'ev-2')] } });
     const table = await es('dead-letter', 'list', '-o', 'table');
     const json = await es('dead-letter', 'list');
-    expect(requests.map((q) => [q.method, q.path, q.query])).toEqual([
+    expect(canned.requests.map((q) => [q.method, q.path, q.query])).toEqual([
       ['GET', `${ES}/deadLetters`, { 'api-version': V }],
       ['GET', `${ES}/deadLetters`, { 'api-version': V }],
     ]);
@@ -307,12 +264,12 @@ describe('dead-letter', () => {
   });
 
   it('list --all pages through the dead letters', async () => {
-    reply = (q) =>
+    canned.reply = (q) =>
       q.query.after === undefined
         ? { json: { value: [letter('3', 'a')], nextAfter: '3' } }
         : { json: { value: [letter('4', 'b')] } };
     const r = await es('dead-letter', 'list', '--all', '-o', 'tsv');
-    expect(requests.map((q) => q.query)).toEqual([
+    expect(canned.requests.map((q) => q.query)).toEqual([
       { 'api-version': V, top: '1000' },
       { 'api-version': V, top: '1000', after: '3' },
     ]);
@@ -320,10 +277,10 @@ describe('dead-letter', () => {
   });
 
   it('redrive POSTs the ids or all, and prints the count', async () => {
-    reply = () => ({ json: { redriven: 2 } });
+    canned.reply = () => ({ json: { redriven: 2 } });
     const ids = await es('dead-letter', 'redrive', '--ids', '3', '12,14');
     const all = await es('dead-letter', 'redrive', '--all', '-o', 'table');
-    expect(requests).toEqual([
+    expect(sent()).toEqual([
       {
         method: 'POST',
         path: `${ES}/redrive`,
@@ -347,17 +304,17 @@ describe('dead-letter', () => {
     expect((await es('dead-letter', 'redrive', '--ids', 'ev-1')).stderr).toBe(
       "ERROR: --ids: 'ev-1' is not a dead-letter id\n",
     );
-    expect(requests).toEqual([]);
+    expect(sent()).toEqual([]);
   });
 });
 
 describe('replay', () => {
   it('POSTs --from as a UTC date-time and prints the result', async () => {
-    reply = (q) => ({ json: { enqueued: 4, from: (q.body as { from: string }).from } });
+    canned.reply = (q) => ({ json: { enqueued: 4, from: (q.body as { from: string }).from } });
     const day = await es('replay', '--from', '2000-01-01');
     await es('replay', '--from', '2026-01-31T08:00:00');
     await es('replay', '--from', '2026-01-31T08:00:00+01:00');
-    expect(requests.map((q) => [q.method, q.path, q.body])).toEqual([
+    expect(canned.requests.map((q) => [q.method, q.path, q.body])).toEqual([
       ['POST', `${ES}/replay`, { from: '2000-01-01T00:00:00.000Z' }],
       ['POST', `${ES}/replay`, { from: '2026-01-31T08:00:00.000Z' }],
       ['POST', `${ES}/replay`, { from: '2026-01-31T07:00:00.000Z' }],
@@ -373,8 +330,8 @@ describe('replay', () => {
     expect((await es('replay', '--from', '2026-02-30')).stderr).toMatch(
       /^ERROR: --from: '2026-02-30' is not an ISO 8601 date/,
     );
-    expect(requests).toEqual([]);
-    reply = () => ({
+    expect(sent()).toEqual([]);
+    canned.reply = () => ({
       status: 404,
       json: { error: { code: 'ResourceNotFound', message: "The event subscription 'sub1' was not found." } },
     });

@@ -1,17 +1,9 @@
 /** `mlgrid eventgrid ...` end to end over real HTTP against a recording stand-in for the server. */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCannedServer, type Recorded, type Reply } from './helpers/canned-server.js';
 import { runCli } from '../src/cli/program.js';
-
-interface Recorded {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
-type Reply = { status?: number; json?: unknown; text?: string };
 
 const KEY = 'admin-key-123';
 const SUB = '11111111-2222-3333-4444-555555555555';
@@ -22,44 +14,7 @@ const WS_ENCODED =
   '/subscriptions/%7BsubId%7D/resourceGroups/%7BrgName%7D/providers/Microsoft.MachineLearningServices/workspaces/%7BwsName%7D';
 const SUB1_PATH = `${WS_ENCODED}/providers/Microsoft.EventGrid/eventSubscriptions/sub1`;
 
-let server: Server;
-let url = '';
-let requests: Recorded[] = [];
-let reply: (r: Recorded) => Reply = () => ({ json: {} });
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (raw += c));
-    req.on('end', () => {
-      const u = new URL(req.url ?? '/', 'http://x');
-      const rec: Recorded = {
-        method: req.method ?? '',
-        path: u.pathname,
-        query: Object.fromEntries(u.searchParams),
-        headers: req.headers,
-        body: raw ? JSON.parse(raw) : undefined,
-      };
-      requests.push(rec);
-      const r = reply(rec);
-      res.statusCode = r.status ?? 200;
-      if (r.json !== undefined) res.setHeader('content-type', 'application/json');
-      res.end(r.json !== undefined ? JSON.stringify(r.json) : (r.text ?? ''));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-});
-
-afterEach(() => {
-  requests = [];
-  reply = () => ({ json: {} });
-});
+const canned = useCannedServer();
 
 async function mlgrid(...args: string[]) {
   let stdout = '';
@@ -67,7 +22,7 @@ async function mlgrid(...args: string[]) {
   const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
   return { code, stdout, stderr };
 }
-const conn = () => ['--server', url, '--key', KEY, '--subscription', SUB];
+const conn = () => ['--server', canned.url, '--key', KEY, '--subscription', SUB];
 
 const topicOut = (name: string) => ({
   id: `${RG_PATH}/topics/${name}`,
@@ -76,14 +31,14 @@ const topicOut = (name: string) => ({
   location: 'local',
   properties: {
     provisioningState: 'Succeeded',
-    endpoint: `${url}/topics/${name}/api/events`,
+    endpoint: `${canned.url}/topics/${name}/api/events`,
     inputSchema: 'EventGridSchema',
   },
 });
 
 describe('topic commands', () => {
   it('create sends the ARM PUT with api-version, Bearer key and body, and prints the resource', async () => {
-    reply = () => ({ status: 201, json: topicOut('t1') });
+    canned.reply = () => ({ status: 201, json: topicOut('t1') });
     const r = await mlgrid(
       'eventgrid',
       'topic',
@@ -97,8 +52,8 @@ describe('topic commands', () => {
       ...conn(),
     );
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(requests).toHaveLength(1);
-    const [req] = requests;
+    expect(canned.requests).toHaveLength(1);
+    const [req] = canned.requests;
     expect(req).toMatchObject({
       method: 'PUT',
       path: `${RG_PATH}/topics/t1`,
@@ -111,25 +66,25 @@ describe('topic commands', () => {
   });
 
   it('list covers a resource group or the subscription and renders a table', async () => {
-    reply = () => ({ json: { value: [topicOut('t1')] } });
+    canned.reply = () => ({ json: { value: [topicOut('t1')] } });
     const byRg = await mlgrid('eventgrid', 'topic', 'list', '-g', 'rg1', '-o', 'table', ...conn());
     const all = await mlgrid('eventgrid', 'topic', 'list', '--odata-query', "name eq 't1'", ...conn());
-    expect(requests.map((q) => [q.method, q.path])).toEqual([
+    expect(canned.requests.map((q) => [q.method, q.path])).toEqual([
       ['GET', `${RG_PATH}/topics`],
       ['GET', `/subscriptions/${SUB}/providers/Microsoft.EventGrid/topics`],
     ]);
-    expect(requests[1]?.query).toEqual({ 'api-version': '2022-06-15', $filter: "name eq 't1'" });
+    expect(canned.requests[1]?.query).toEqual({ 'api-version': '2022-06-15', $filter: "name eq 't1'" });
     expect(byRg.stdout.split('\n')[0]).toBe(
       'Name  ResourceGroup  Location  ProvisioningState  InputSchema      Endpoint',
     );
     expect(byRg.stdout.split('\n')[2]).toBe(
-      `t1    rg1            local     Succeeded          EventGridSchema  ${url}/topics/t1/api/events`,
+      `t1    rg1            local     Succeeded          EventGridSchema  ${canned.url}/topics/t1/api/events`,
     );
     expect(JSON.parse(all.stdout)).toEqual([topicOut('t1')]);
   });
 
   it('show, update, delete and key operations hit the right routes', async () => {
-    reply = (q) =>
+    canned.reply = (q) =>
       q.path.endsWith('/listKeys') || q.path.endsWith('/regenerateKey')
         ? { json: { key1: 'k1', key2: 'k2' } }
         : q.method === 'DELETE'
@@ -141,7 +96,7 @@ describe('topic commands', () => {
     const del = await mlgrid('eventgrid', 'topic', 'delete', ...n);
     const keys = await mlgrid('eventgrid', 'topic', 'key', 'list', ...n);
     const regen = await mlgrid('eventgrid', 'topic', 'key', 'regenerate', '--key-name', 'KEY2', ...n);
-    expect(requests.map((q) => [q.method, q.path.slice(RG_PATH.length), q.body])).toEqual([
+    expect(canned.requests.map((q) => [q.method, q.path.slice(RG_PATH.length), q.body])).toEqual([
       ['GET', '/topics/t1', undefined],
       ['PATCH', '/topics/t1', { tags: { a: '1', b: '' } }],
       ['DELETE', '/topics/t1', undefined],
@@ -184,7 +139,7 @@ describe('event-subscription commands', () => {
         : { json: subOut };
 
   it('runs the seed doc example verbatim (az replaced by mlgrid)', async () => {
-    reply = () => ({ status: 201, json: subOut });
+    canned.reply = () => ({ status: 201, json: subOut });
     const r = await mlgrid(
       'eventgrid',
       'event-subscription',
@@ -200,13 +155,13 @@ describe('event-subscription commands', () => {
       '--subject-begins-with',
       'models/mymodelname',
       '--server',
-      url,
+      canned.url,
       '--key',
       KEY,
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(requests).toEqual([
+    expect(canned.requests).toEqual([
       expect.objectContaining({
         method: 'PUT',
         path: SUB1_PATH,
@@ -222,12 +177,12 @@ describe('event-subscription commands', () => {
         },
       }),
     ]);
-    expect(requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(canned.requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`);
     expect(JSON.parse(r.stdout)).toEqual(subOut);
   });
 
   it('show adds the full URL and the secret attribute values when asked', async () => {
-    reply = serve;
+    canned.reply = serve;
     const r = await mlgrid(
       'eventgrid',
       'event-subscription',
@@ -241,7 +196,7 @@ describe('event-subscription commands', () => {
       ...conn(),
     );
     expect(r.code).toBe(0);
-    expect(requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+    expect(canned.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
       `GET ${SUB1_PATH}`,
       `POST ${SUB1_PATH}/getFullUrl`,
       `POST ${SUB1_PATH}/getDeliveryAttributes`,
@@ -252,7 +207,7 @@ describe('event-subscription commands', () => {
   });
 
   it('list takes --topic-name -g as shorthand for a custom topic scope', async () => {
-    reply = () => ({ json: { value: [subOut] } });
+    canned.reply = () => ({ json: { value: [subOut] } });
     const r = await mlgrid(
       'eventgrid',
       'event-subscription',
@@ -265,7 +220,7 @@ describe('event-subscription commands', () => {
       'tsv',
       ...conn(),
     );
-    expect(requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+    expect(canned.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
       `GET ${RG_PATH}/topics/t1/providers/Microsoft.EventGrid/eventSubscriptions`,
     ]);
     expect(r.stdout).toBe(
@@ -274,7 +229,7 @@ describe('event-subscription commands', () => {
   });
 
   it('update PATCHes only the given settings, keeping the full URL and secrets of the destination', async () => {
-    reply = serve;
+    canned.reply = serve;
     const r = await mlgrid(
       'eventgrid',
       'event-subscription',
@@ -294,13 +249,13 @@ describe('event-subscription commands', () => {
       ...conn(),
     );
     expect(r.stderr).toBe('');
-    expect(requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+    expect(canned.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
       `GET ${SUB1_PATH}`,
       `POST ${SUB1_PATH}/getFullUrl`,
       `POST ${SUB1_PATH}/getDeliveryAttributes`,
       `PATCH ${SUB1_PATH}`,
     ]);
-    expect(requests[3]?.body).toEqual({
+    expect(canned.requests[3]?.body).toEqual({
       labels: ['prod'],
       destination: {
         endpointType: 'WebHook',
@@ -318,7 +273,7 @@ describe('event-subscription commands', () => {
   });
 
   it('update of plain fields sends a single PATCH; delete prints nothing', async () => {
-    reply = (q) => (q.method === 'DELETE' ? { status: 200 } : { json: subOut });
+    canned.reply = (q) => (q.method === 'DELETE' ? { status: 200 } : { json: subOut });
     const upd = await mlgrid(
       'eventgrid',
       'event-subscription',
@@ -343,7 +298,7 @@ describe('event-subscription commands', () => {
       WS,
       ...conn(),
     );
-    expect(requests.map((q) => [q.method, q.path, q.body])).toEqual([
+    expect(canned.requests.map((q) => [q.method, q.path, q.body])).toEqual([
       [
         'PATCH',
         SUB1_PATH,
@@ -358,7 +313,7 @@ describe('event-subscription commands', () => {
 
 describe('failures', () => {
   it('prints an ARM error envelope as ERROR: code: message and exits 1', async () => {
-    reply = () => ({
+    canned.reply = () => ({
       status: 404,
       json: { error: { code: 'ResourceNotFound', message: "The topic 'nope' was not found.", details: [] } },
     });
@@ -371,7 +326,7 @@ describe('failures', () => {
   });
 
   it('reports a non-ARM error body with its status, and never prints the key', async () => {
-    reply = (q) => ({ status: 502, text: `bad gateway for ${String(q.headers.authorization)}` });
+    canned.reply = (q) => ({ status: 502, text: `bad gateway for ${String(q.headers.authorization)}` });
     const r = await mlgrid('eventgrid', 'topic', 'show', '-n', 't1', '-g', 'rg1', ...conn());
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('ERROR: Http502: HTTP 502 Bad Gateway bad gateway for Bearer ***\n');
@@ -417,27 +372,31 @@ describe('failures', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--input-mapping-default-values/);
     expect((await mlgrid('eventgrid', 'nope')).code).toBe(1);
-    expect(requests).toHaveLength(0);
+    expect(canned.requests).toHaveLength(0);
   });
 });
 
 describe('defaults and hooks', () => {
   it('reads MLGRID_SERVER, MLGRID_KEY and MLGRID_SUBSCRIPTION when flags are absent', async () => {
     const saved = { ...process.env };
-    Object.assign(process.env, { MLGRID_SERVER: url, MLGRID_KEY: 'env-key', MLGRID_SUBSCRIPTION: 'env-sub' });
+    Object.assign(process.env, {
+      MLGRID_SERVER: canned.url,
+      MLGRID_KEY: 'env-key',
+      MLGRID_SUBSCRIPTION: 'env-sub',
+    });
     try {
-      reply = () => ({ json: { value: [] } });
+      canned.reply = () => ({ json: { value: [] } });
       const r = await mlgrid('eventgrid', 'topic', 'list');
       expect(r).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
-      expect(requests[0]?.path).toBe('/subscriptions/env-sub/providers/Microsoft.EventGrid/topics');
-      expect(requests[0]?.headers.authorization).toBe('Bearer env-key');
+      expect(canned.requests[0]?.path).toBe('/subscriptions/env-sub/providers/Microsoft.EventGrid/topics');
+      expect(canned.requests[0]?.headers.authorization).toBe('Bearer env-key');
     } finally {
       process.env = saved;
     }
   });
 
   it('defaults the subscription and lets extra() add commands', async () => {
-    reply = () => ({ json: { value: [] } });
+    canned.reply = () => ({ json: { value: [] } });
     let ran = false;
     const code = await runCli(
       ['extra-cmd'],
@@ -448,13 +407,13 @@ describe('defaults and hooks', () => {
     const saved = { ...process.env };
     for (const k of ['MLGRID_SERVER', 'MLGRID_KEY', 'MLGRID_SUBSCRIPTION']) delete process.env[k];
     try {
-      await mlgrid('eventgrid', 'event-subscription', 'list', '--server', url);
+      await mlgrid('eventgrid', 'event-subscription', 'list', '--server', canned.url);
     } finally {
       process.env = saved;
     }
-    expect(requests[0]?.path).toBe(
+    expect(canned.requests[0]?.path).toBe(
       '/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.EventGrid/eventSubscriptions',
     );
-    expect(requests[0]?.headers.authorization).toBeUndefined();
+    expect(canned.requests[0]?.headers.authorization).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
  * Errors name the event index and field (`[3].eventTime`). Limits follow Azure: 1 MB per event,
  * 5,000 events per request (the 1 MB request limit is enforced while reading the body).
  */
-import type { InputSchema, JsonInputSchemaMapping } from '@mlgrid/protocol';
+import { CLOUD_EVENT_RESERVED, type InputSchema, type JsonInputSchemaMapping } from '@mlgrid/protocol';
 import { invalid, MlgridError } from './errors.js';
 import type { FilterableEvent } from './filter.js';
 import { mapCustomEvent } from './topic.js';
@@ -150,18 +150,7 @@ function acceptEventGrid(raw: unknown, i: number, topicId: string): AcceptedEven
 }
 
 const CE_EXTENSION_NAME = /^[a-z0-9]+$/;
-const CE_KNOWN = new Set([
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'datacontenttype',
-  'dataschema',
-  'subject',
-  'time',
-  'data',
-  'data_base64',
-]);
+const CE_KNOWN: ReadonlySet<string> = new Set(CLOUD_EVENT_RESERVED);
 
 function acceptCloudEvent(raw: unknown, i: number): AcceptedEvent {
   if (!isObject(raw)) throw invalid(`[${i}]`, 'must be a JSON object', 'InvalidEvent');

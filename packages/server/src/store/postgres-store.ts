@@ -10,7 +10,7 @@ import {
   toSub,
   toTopic,
   topicNameTaken,
-} from './sqlite-store.js';
+} from './rows.js';
 import type {
   AttemptQuery,
   AttemptRecord,

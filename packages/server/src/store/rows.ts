@@ -1,0 +1,132 @@
+/** Row ↔ record mapping shared by both store adapters (column names are the same in both dialects). */
+import { MlgridError } from '../core/errors.js';
+import type {
+  AttemptView,
+  ClaimedDelivery,
+  DeliveryStatus,
+  DeliveryView,
+  EventSubscriptionRecord,
+  ReplayEvent,
+  TopicRecord,
+} from './types.js';
+
+export type Row = Record<string, unknown>;
+
+export function topicNameTaken(name: string): MlgridError {
+  return new MlgridError(
+    'Conflict',
+    `Topic name '${name}' is already in use: a topic name names its publish endpoint and must be unique on this server.`,
+    'name',
+  );
+}
+
+
+
+export function toTopic(r: Row | undefined): TopicRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    id: r.id as string,
+    subscriptionId: r.subscription_id as string,
+    resourceGroup: r.resource_group as string,
+    name: r.name as string,
+    spec: JSON.parse(r.spec as string),
+    key1: r.key1 as string,
+    key2: r.key2 as string,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+export function toSub(r: Row | undefined): EventSubscriptionRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    id: r.id as string,
+    scopeKey: r.scope_key as string,
+    name: r.name as string,
+    spec: JSON.parse(r.spec as string),
+    provisioningState: r.provisioning_state as string,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    ...(r.validation_code ? { validationCode: r.validation_code as string } : {}),
+    ...(r.validation_deadline != null ? { validationDeadline: Number(r.validation_deadline) } : {}),
+  };
+}
+
+export function toDelivery(r: Row): DeliveryView {
+  return {
+    id: String(r.id),
+    subscriptionKey: r.subscription_key as string,
+    status: r.status as DeliveryStatus,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    createdAt: Number(r.created_at),
+    ...optNum('lastAttemptAt', r.last_attempt_at),
+    ...optNum('lastStatusCode', r.last_status_code),
+    ...optNum('settledAt', r.settled_at),
+    ...(r.last_outcome ? { lastOutcome: r.last_outcome as string } : {}),
+    ...(r.dead_letter_reason ? { deadLetterReason: r.dead_letter_reason as string } : {}),
+    event: {
+      seq: String(r.event_seq),
+      eventId: r.event_id as string,
+      eventType: r.event_type as string,
+      subject: r.subject as string,
+      schema: r.schema as string,
+      body: r.body as string,
+      publishedAt: Number(r.published_at),
+    },
+  };
+}
+
+function optNum<K extends string>(k: K, v: unknown): Partial<Record<K, number>> {
+  return v === null || v === undefined ? {} : ({ [k]: Number(v) } as Record<K, number>);
+}
+
+export function toAttempt(r: Row): AttemptView {
+  return {
+    id: String(r.id),
+    subscriptionKey: r.subscription_key as string,
+    startedAt: Number(r.started_at),
+    durationMs: Number(r.duration_ms),
+    deliveryCount: Number(r.delivery_count),
+    eventIds: JSON.parse(r.event_ids as string),
+    ...optNum('statusCode', r.status_code),
+    outcome: r.outcome as string,
+    ...(r.response_excerpt ? { responseExcerpt: r.response_excerpt as string } : {}),
+  };
+}
+
+export function toClaimed(r: Row): ClaimedDelivery {
+  return {
+    id: String(r.id),
+    subscriptionKey: r.subscription_key as string,
+    attempts: Number(r.attempts),
+    createdAt: Number(r.created_at),
+    event: {
+      seq: String(r.event_seq),
+      eventId: r.event_id as string,
+      schema: r.schema as string,
+      body: r.body as string,
+      publishedAt: Number(r.published_at),
+    },
+  };
+}
+
+export function toReplayEvent(r: Row): ReplayEvent {
+  return {
+    seq: String(r.seq),
+    eventId: r.event_id as string,
+    eventType: r.event_type as string,
+    subject: r.subject as string,
+    schema: r.schema as string,
+    body: r.body as string,
+    publishedAt: Number(r.published_at),
+  };
+}
+
+/** `failed` is every outcome but Succeeded; anything else is one outcome. */
+export function outcomeFilter(outcome: string | undefined): { outcome: string | null; failed: number } {
+  if (outcome === undefined) return { outcome: null, failed: 0 };
+  return outcome.toLowerCase() === 'failed' ? { outcome: null, failed: 1 } : { outcome, failed: 0 };
+}
