@@ -1,0 +1,182 @@
+/**
+ * Runs the benchmarks (each in its own process, with workspace imports resolved to sources), prints a
+ * summary and writes bench/results/<YYYY-MM-DD>-<name>.json (machine info + every figure).
+ *
+ *   npm run bench [-- --name <label>] [-- --only routing|publish] [-- --no-normal]
+ *
+ * <name> defaults to the host name; an existing file of the same name is never overwritten (-2, -3… is added).
+ */
+import Database from 'better-sqlite3';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, cpus, hostname, loadavg, platform, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { PublishResult } from './publish.js';
+import type { RoutingResult } from './routing.js';
+import { arg, fmt, fmt2, QUICK, table } from './lib/util.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+
+function runScript(script: string, jsonOut: string, extra: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=mlgrid-source', '--import', 'tsx', `bench/${script}.ts`, '--json', jsonOut, ...extra],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`bench/${script}.ts exited with ${code}`)),
+    );
+  });
+}
+
+function git(...args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function machine() {
+  const c = cpus();
+  const db = new Database(':memory:');
+  const sqlite = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  db.close();
+  const pkg = (name: string) =>
+    (JSON.parse(readFileSync(`${ROOT}node_modules/${name}/package.json`, 'utf8')) as { version: string })
+      .version;
+  return {
+    hostname: hostname(),
+    cpus: c.length,
+    cpuModel: c[0]?.model ?? 'unknown',
+    cpuMHz: c[0]?.speed,
+    memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    platform: `${platform()} ${release()} ${arch()}`,
+    node: process.version,
+    v8: process.versions.v8,
+    sqlite,
+    betterSqlite3: pkg('better-sqlite3'),
+    fastify: pkg('fastify'),
+    gitCommit: git('rev-parse', '--short', 'HEAD'),
+    gitDirty: (git('status', '--porcelain') ?? '') !== '',
+  };
+}
+
+function resultPath(name: string): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-');
+  let p = `${RESULTS}${date}-${safe}.json`;
+  for (let i = 2; existsSync(p); i++) p = `${RESULTS}${date}-${safe}-${i}.json`;
+  return p;
+}
+
+async function main(): Promise<void> {
+  const only = arg('only');
+  const name = arg('name');
+  const passNormal = arg('no-normal') !== undefined ? ['--no-normal'] : [];
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
+  let routing: RoutingResult | undefined;
+  let publish: PublishResult | undefined;
+  const tmp = (s: string) => `${RESULTS}${s}-${process.pid}.tmp`;
+  try {
+    if (only === undefined || only === 'routing') {
+      console.log('== routing ==');
+      await runScript('routing', tmp('routing'), []);
+      routing = JSON.parse(readFileSync(tmp('routing'), 'utf8')) as RoutingResult;
+      console.log('');
+    }
+    if (only === undefined || only === 'publish') {
+      console.log('== publish ==');
+      await runScript('publish', tmp('publish'), passNormal);
+      publish = JSON.parse(readFileSync(tmp('publish'), 'utf8')) as PublishResult;
+      console.log('');
+    }
+  } finally {
+    rmSync(tmp('routing'), { force: true });
+    rmSync(tmp('publish'), { force: true });
+  }
+
+  const rows: (string | number)[][] = [];
+  if (routing) {
+    for (const w of routing.workloads) {
+      for (const c of w.cases) {
+        rows.push([
+          `routing '${w.workload}', ${fmt(c.subscriptions)} subs`,
+          `${fmt(c.index.eventsPerSec)} ev/s`,
+          `scan ${fmt(c.scan.eventsPerSec)} ev/s`,
+          `${fmt2(c.speedup)}x`,
+        ]);
+      }
+      rows.push([
+        `routing '${w.workload}', cost growth 10→1,000`,
+        `index ${fmt2(w.costGrowth.index)}x`,
+        `scan ${fmt2(w.costGrowth.scan)}x`,
+        '',
+      ]);
+    }
+    rows.push([
+      `routing goal ≥ ${fmt(routing.goal.eventsPerSec)} ev/s ('${routing.goal.workload}', 1,000 subs)`,
+      `${fmt(routing.goal.measured)} ev/s`,
+      routing.goal.met ? 'met' : 'MISSED',
+      '',
+    ]);
+  }
+  if (publish) {
+    const m = publish.median;
+    for (const s of ['FULL', 'NORMAL'] as const) {
+      const mlgrid = m[`mlgrid${s}`];
+      const sqlite = m[`sqlite${s}`];
+      const r = publish.ratio[s];
+      if (mlgrid === undefined || sqlite === undefined || r === undefined) continue;
+      rows.push([
+        `publish synchronous=${s} (medians)`,
+        `mlgrid ${fmt(mlgrid)} ev/s`,
+        `http ${fmt(m.bareHttp!)}, sqlite ${fmt(sqlite)}`,
+        `ratio ${fmt2(r)}`,
+      ]);
+    }
+    rows.push([
+      'publish FULL vs one-thread serial bound',
+      `mlgrid ${fmt(m.mlgridFULL!)} ev/s`,
+      `serial ${fmt(publish.serialBound.FULL)}`,
+      `ratio ${fmt2(m.mlgridFULL! / publish.serialBound.FULL)}`,
+    ]);
+    rows.push([
+      `publish goal ≥ ${publish.goal.ratio} of min(a, b) (FULL)`,
+      `${fmt2(publish.ratio.FULL)}`,
+      publish.goal.met ? 'met' : 'MISSED',
+      '',
+    ]);
+  }
+  console.log('== summary ==');
+  console.log(table(['measure', 'mlgrid', 'baseline / limit', 'ratio'], rows));
+
+  const out = resultPath(typeof name === 'string' ? name : hostname());
+  const doc = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick: QUICK,
+    machine: {
+      ...machine(),
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: loadavg().map((x) => Number(x.toFixed(2))),
+    },
+    ...(routing ? { routing } : {}),
+    ...(publish ? { publish } : {}),
+  };
+  writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
+  console.log(`\nwrote ${out.slice(ROOT.length)}`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
