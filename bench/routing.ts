@@ -313,15 +313,36 @@ function summarize(runs: Run[]): Measured {
   };
 }
 
-/** Subscriptions the index has to confirm with their matcher: event type listed (or none) and prefix fits. */
+/**
+ * Subscriptions the index selects for an event (see core/routing.ts): the event type is listed (or none), and
+ * the prefix fits; or, without a prefix, the suffix fits; or, with neither, the first StringIn's value fits.
+ * Those the index proves entirely cost no matcher call, so this is an upper bound on matcher calls.
+ */
 function candidates(subs: readonly Sub[], e: FilterableEvent, byKind: Record<string, number>): number {
   const type = e.eventType.toLowerCase();
   const subject = e.subject.toLowerCase();
   let n = 0;
   for (const s of subs) {
-    const types = s.filter.includedEventTypes;
+    const f = s.filter;
+    const types = f.includedEventTypes;
     if (types && types.length > 0 && !types.some((t) => t.toLowerCase() === type)) continue;
-    if (subject.startsWith((s.filter.subjectBeginsWith ?? '').toLowerCase())) {
+    const begins = (f.subjectBeginsWith ?? '').toLowerCase();
+    const ends = (f.subjectEndsWith ?? '').toLowerCase();
+    const stringIn = f.enableAdvancedFilteringOnArrays
+      ? undefined
+      : (f.advancedFilters ?? []).find((a) => a.operatorType === 'StringIn');
+    let selected: boolean;
+    if (begins !== '') selected = subject.startsWith(begins);
+    else if (ends !== '') selected = subject.endsWith(ends);
+    else if (stringIn && 'values' in stringIn) {
+      const v = stringIn.key
+        .split('.')
+        .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], e.envelope);
+      selected =
+        typeof v === 'string' &&
+        (stringIn.values as string[]).some((x) => x.toLowerCase() === v.toLowerCase());
+    } else selected = true;
+    if (selected) {
       n++;
       byKind[s.kind] = (byKind[s.kind] ?? 0) + 1;
     }
