@@ -443,4 +443,51 @@ describe.each([
     expect((await fetch(`${s.url}/inbox/demo`)).status).toBe(401);
     expect((await s.arm('GET', '/inbox/bad_name')).status).toBe(400);
   });
+
+  it.skipIf(skip)('does not follow redirects', async () => {
+    const target = await receiver();
+    const r = await receiver(() => ({ status: 307, headers: { location: `${target.url}/elsewhere` } }));
+    await create('redirected', hook(r.url), {
+      filter: { subjectBeginsWith: 'experiments/e/runs/rd' },
+      retryPolicy: { maxDeliveryAttempts: 1 },
+    });
+    await publish([ev('rd-1')]);
+    const [letter] = await eventually(
+      () => dead('redirected'),
+      (l) => l.length > 0,
+    );
+    expect(letter).toMatchObject({
+      deadLetterReason: 'MaxDeliveryAttemptsExceeded',
+      lastHttpStatusCode: 307,
+    });
+    expect(target.notifications()).toEqual([]);
+  });
+});
+
+describe('egress policy from configuration', () => {
+  it('refuses endpoints in a denied range, and allows exceptions', async () => {
+    const r = await startReceiver();
+    const s = await startTestServer('sqlite', {
+      delivery: { timeScale: 0.001, pollMs: 20, egress: { deny: ['127.0.0.0/8'], allow: [] } },
+    });
+    const s2 = await startTestServer('sqlite', {
+      delivery: { timeScale: 0.001, pollMs: 20, egress: { deny: ['127.0.0.0/8'], allow: ['127.0.0.1'] } },
+    });
+    try {
+      for (const [server, status] of [
+        [s, 400],
+        [s2, 201],
+      ] as const) {
+        await server.arm('PUT', TOPIC, { location: 'local' });
+        const res = await server.arm('PUT', sub('guarded'), {
+          properties: { destination: { endpointType: 'WebHook', properties: { endpointUrl: r.url } } },
+        });
+        expect(res.status).toBe(status);
+      }
+    } finally {
+      await s.stop();
+      await s2.stop();
+      await r.close();
+    }
+  });
 });
