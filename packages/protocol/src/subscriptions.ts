@@ -68,6 +68,8 @@ export interface EventSubscriptionPropertiesIn {
   eventDeliverySchema?: DeliverySchema;
   retryPolicy?: Partial<RetryPolicy>;
   deadLetterDestination?: DeadLetterDestination;
+  /** mlgrid extension: Standard Webhooks signing of every delivery. */
+  signing?: { enabled: boolean };
 }
 
 /** The PATCH body (`EventSubscriptionUpdateParameters`): flat, every field optional. */
@@ -88,5 +90,7 @@ export interface EventSubscriptionOut {
     eventDeliverySchema: DeliverySchema;
     retryPolicy: RetryPolicy;
     deadLetterDestination?: DeadLetterDestination;
+    /** mlgrid extension; the secrets only through getSigningSecrets. */
+    signing?: { enabled: true };
   };
 }

@@ -4,8 +4,7 @@
  */
 import { BATCHING_ENDPOINT_TYPES, RETRY_LIMITS } from '@mlgrid/protocol';
 import type {
-  DeadLetterDestination,
-  DeliverySchema,
+  EventSubscriptionPropertiesIn,
   EventSubscriptionDestination,
   EventSubscriptionFilter,
   RetryPolicy,
@@ -52,16 +51,8 @@ export interface EventSubscriptionFlags extends FilterFlags, DestinationFlags {
   expirationDate?: string;
 }
 
-/** The wire properties the CLI sends; dead-letter also allows mlgrid's LocalDirectory extension. */
-export interface EventSubscriptionBody {
-  destination?: EventSubscriptionDestination;
-  filter?: EventSubscriptionFilter;
-  labels?: string[];
-  expirationTimeUtc?: string;
-  eventDeliverySchema?: DeliverySchema;
-  retryPolicy?: Partial<RetryPolicy>;
-  deadLetterDestination?: DeadLetterDestination;
-}
+/** The wire properties the CLI sends (dead-letter may use mlgrid's LocalDirectory extension). */
+export type EventSubscriptionBody = EventSubscriptionPropertiesIn;
 
 /** What `update` may need from the server before it can build a PATCH that keeps unrelated settings. */
 export interface CurrentEventSubscription {

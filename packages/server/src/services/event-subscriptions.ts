@@ -293,7 +293,7 @@ function render(r: EventSubscriptionRecord): EventSubscriptionOut {
     topic: spec.scope,
   });
   // mlgrid extension; the secrets themselves only through getSigningSecrets.
-  if (signingOf(r)) (out.properties as Record<string, unknown>).signing = { enabled: true };
+  if (signingOf(r)) out.properties.signing = { enabled: true };
   return out;
 }
 

@@ -20,8 +20,6 @@ export function topicNameTaken(name: string): MlgridError {
   );
 }
 
-
-
 export function toTopic(r: Row | undefined): TopicRecord | undefined {
   if (!r) return undefined;
   return {
