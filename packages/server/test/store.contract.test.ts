@@ -323,4 +323,93 @@ describe.each(backends)('Store contract on $name', (backend) => {
       expect(after?.validationCode).toBeUndefined();
     });
   });
+
+  describe('ML workspace resources', () => {
+    const WS =
+      '/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1';
+    const ws = () => ({
+      key: WS.toLowerCase(),
+      id: WS,
+      subscriptionId: 'sub1',
+      resourceGroup: 'rg1',
+      name: 'ws1',
+      workspaceGuid: 'g-1',
+      spec: { location: 'local' },
+      createdAt: 'c',
+      updatedAt: 'u',
+    });
+    const container = (name: string) => ({
+      key: `${WS}/models/${name}`.toLowerCase(),
+      workspaceKey: WS.toLowerCase(),
+      name,
+      spec: {},
+      createdAt: 'c',
+      updatedAt: 'u',
+    });
+    const version = (name: string, v: string) => ({
+      key: `${WS}/models/${name}/versions/${v}`.toLowerCase(),
+      containerKey: `${WS}/models/${name}`.toLowerCase(),
+      version: v,
+      spec: { modelUri: `file:///m/${v}` },
+      createdAt: `2026-01-0${v}`,
+      updatedAt: 'u',
+    });
+    const event = (id: string, sequencer: number) => ({
+      eventId: id,
+      sourceKey: WS.toLowerCase(),
+      eventType: 'Microsoft.MachineLearningServices.ModelRegistered',
+      subject: `models/m:${sequencer}`,
+      schema: 'EventGridSchema',
+      body: JSON.stringify({ id, sequencer }),
+      subscriptionKeys: ['sub-key'],
+    });
+
+    it('stores workspaces and model containers, and deletes them together', async () => {
+      expect(await store.putWorkspace(ws())).toEqual({ created: true });
+      expect(await store.putWorkspace({ ...ws(), spec: { location: 'x' } })).toEqual({ created: false });
+      expect((await store.getWorkspace(WS.toLowerCase()))?.spec).toEqual({ location: 'x' });
+      expect(
+        (await store.listWorkspaces({ subscriptionId: 'SUB1', resourceGroup: 'RG1' })).map((w) => w.name),
+      ).toEqual(['ws1']);
+      expect(await store.putModelContainer(container('m'))).toEqual({ created: true });
+      await store.putModelVersion(version('m', '1'), () => [], 1);
+      expect((await store.listModelContainers(WS.toLowerCase())).map((c) => c.name)).toEqual(['m']);
+      expect(await store.deleteWorkspace(WS.toLowerCase())).toBe(true);
+      expect(await store.getModelContainer(container('m').key)).toBeUndefined();
+      expect(await store.getModelVersion(version('m', '1').key)).toBeUndefined();
+    });
+
+    it('draws a sequencer per container and commits a version with its events atomically', async () => {
+      await store.putWorkspace(ws());
+      await store.putModelContainer(container('m'));
+      const a = await store.putModelVersion(version('m', '1'), (seq) => [event('e1', seq)], 10);
+      const b = await store.putModelVersion(version('m', '2'), (seq) => [event('e2', seq)], 11);
+      expect([a, b]).toEqual([
+        { created: true, sequencer: 1 },
+        { created: true, sequencer: 2 },
+      ]);
+      expect(
+        (await store.listModelVersions(container('m').key)).map((v) => [v.version, v.sequencer]),
+      ).toEqual([
+        ['1', 1],
+        ['2', 2],
+      ]);
+      const queued = await store.listDeliveries('sub-key', { limit: 10 });
+      expect(queued.map((d) => JSON.parse(d.event.body))).toEqual([
+        { id: 'e1', sequencer: 1 },
+        { id: 'e2', sequencer: 2 },
+      ]);
+      // An event that cannot be stored takes the version down with it.
+      await expect(
+        store.putModelVersion(
+          version('m', '3'),
+          () => [{ ...event('e3', 3), eventId: null as unknown as string }],
+          12,
+        ),
+      ).rejects.toThrow();
+      expect(await store.getModelVersion(version('m', '3').key)).toBeUndefined();
+      expect(await store.deleteModelVersion(version('m', '2').key)).toBe(true);
+      expect(await store.deleteModelContainer(container('m').key)).toBe(true);
+    });
+  });
 });

@@ -2,6 +2,9 @@
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
 import {
+  toModelContainer,
+  toModelVersion,
+  toWorkspace,
   outcomeFilter,
   toAttempt,
   toClaimed,
@@ -23,8 +26,11 @@ import type {
   DeliveryView,
   EventSubscriptionRecord,
   EventToStore,
+  ModelContainerRecord,
+  ModelVersionRecord,
   Store,
   TopicRecord,
+  WorkspaceRecord,
 } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -251,38 +257,164 @@ export class PostgresStore implements Store {
 
   async appendEvents(events: EventToStore[], now: number): Promise<void> {
     if (events.length === 0) return;
-    await this.tx(async (c) => {
-      // Reserve the sequence numbers first so deliveries can reference them in the same round trip count.
-      const seqs: string[] = (
-        await c.query(
-          "SELECT nextval(pg_get_serial_sequence('events', 'seq'))::text AS s FROM generate_series(1, $1)",
-          [events.length],
-        )
-      ).rows.map((r) => r.s);
-      const cols: unknown[][] = [[], [], [], [], [], [], []];
-      const dSub: string[] = [];
-      const dSeq: string[] = [];
-      events.forEach((e, i) => {
-        const row = [seqs[i], e.eventId, e.sourceKey, e.eventType, e.subject, e.schema, e.body];
-        row.forEach((v, j) => cols[j]!.push(v));
-        for (const s of e.subscriptionKeys) {
-          dSub.push(s);
-          dSeq.push(seqs[i]!);
-        }
-      });
+    await this.tx((c) => this.appendIn(c, events, now));
+  }
+
+  private async appendIn(c: pg.PoolClient, events: EventToStore[], now: number): Promise<void> {
+    if (events.length === 0) return;
+    // Reserve the sequence numbers first so deliveries can reference them in the same round trip count.
+    const seqs: string[] = (
       await c.query(
-        `INSERT INTO events (seq, event_id, source_key, event_type, subject, schema, body, published_at)
-         SELECT *, $8::bigint FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-        [...cols, now],
-      );
-      if (dSub.length > 0) {
-        await c.query(
-          `INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at)
-           SELECT s, q, 'pending', $3, $3 FROM unnest($1::text[], $2::bigint[]) AS t(s, q)`,
-          [dSub, dSeq, now],
-        );
+        "SELECT nextval(pg_get_serial_sequence('events', 'seq'))::text AS s FROM generate_series(1, $1)",
+        [events.length],
+      )
+    ).rows.map((r) => r.s);
+    const cols: unknown[][] = [[], [], [], [], [], [], []];
+    const dSub: string[] = [];
+    const dSeq: string[] = [];
+    events.forEach((e, i) => {
+      const row = [seqs[i], e.eventId, e.sourceKey, e.eventType, e.subject, e.schema, e.body];
+      row.forEach((v, j) => cols[j]!.push(v));
+      for (const s of e.subscriptionKeys) {
+        dSub.push(s);
+        dSeq.push(seqs[i]!);
       }
     });
+    await c.query(
+      `INSERT INTO events (seq, event_id, source_key, event_type, subject, schema, body, published_at)
+         SELECT *, $8::bigint FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+      [...cols, now],
+    );
+    if (dSub.length > 0) {
+      await c.query(
+        `INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at)
+           SELECT s, q, 'pending', $3, $3 FROM unnest($1::text[], $2::bigint[]) AS t(s, q)`,
+        [dSub, dSeq, now],
+      );
+    }
+  }
+
+  async putWorkspace(r: WorkspaceRecord): Promise<{ created: boolean }> {
+    const res = await this.pool.query(
+      `INSERT INTO workspaces (key, id, subscription_id, resource_group, name, workspace_guid, spec, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at
+       RETURNING (xmax = 0) AS created`,
+      [
+        r.key,
+        r.id,
+        r.subscriptionId,
+        r.resourceGroup,
+        r.name,
+        r.workspaceGuid,
+        JSON.stringify(r.spec),
+        r.createdAt,
+        r.updatedAt,
+      ],
+    );
+    return { created: res.rows[0].created };
+  }
+
+  async getWorkspace(key: string): Promise<WorkspaceRecord | undefined> {
+    return toWorkspace((await this.pool.query('SELECT * FROM workspaces WHERE key = $1', [key])).rows[0]);
+  }
+
+  async listWorkspaces(f: { subscriptionId: string; resourceGroup?: string }): Promise<WorkspaceRecord[]> {
+    const res = await this.pool.query(
+      `SELECT * FROM workspaces WHERE lower(subscription_id) = lower($1)
+         AND ($2::text IS NULL OR lower(resource_group) = lower($2)) ORDER BY name`,
+      [f.subscriptionId, f.resourceGroup ?? null],
+    );
+    return res.rows.map((r) => toWorkspace(r)!);
+  }
+
+  async deleteWorkspace(key: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      await c.query(
+        'DELETE FROM model_versions WHERE container_key IN (SELECT key FROM model_containers WHERE workspace_key = $1)',
+        [key],
+      );
+      await c.query('DELETE FROM model_containers WHERE workspace_key = $1', [key]);
+      return ((await c.query('DELETE FROM workspaces WHERE key = $1', [key])).rowCount ?? 0) > 0;
+    });
+  }
+
+  async putModelContainer(r: ModelContainerRecord): Promise<{ created: boolean }> {
+    const res = await this.pool.query(
+      `INSERT INTO model_containers (key, workspace_key, name, spec, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at
+       RETURNING (xmax = 0) AS created`,
+      [r.key, r.workspaceKey, r.name, JSON.stringify(r.spec), r.createdAt, r.updatedAt],
+    );
+    return { created: res.rows[0].created };
+  }
+
+  async getModelContainer(key: string): Promise<ModelContainerRecord | undefined> {
+    return toModelContainer(
+      (await this.pool.query('SELECT * FROM model_containers WHERE key = $1', [key])).rows[0],
+    );
+  }
+
+  async listModelContainers(workspaceKey: string): Promise<ModelContainerRecord[]> {
+    const res = await this.pool.query(
+      'SELECT * FROM model_containers WHERE workspace_key = $1 ORDER BY name',
+      [workspaceKey],
+    );
+    return res.rows.map((r) => toModelContainer(r)!);
+  }
+
+  async deleteModelContainer(key: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      await c.query('DELETE FROM model_versions WHERE container_key = $1', [key]);
+      return ((await c.query('DELETE FROM model_containers WHERE key = $1', [key])).rowCount ?? 0) > 0;
+    });
+  }
+
+  async putModelVersion(
+    r: Omit<ModelVersionRecord, 'sequencer'>,
+    events: (sequencer: number) => EventToStore[],
+    now: number,
+  ): Promise<{ created: boolean; sequencer: number }> {
+    return this.tx(async (c) => {
+      // The container row lock serialises sequencer draws of concurrent registrations (several nodes).
+      await c.query('SELECT 1 FROM model_containers WHERE key = $1 FOR UPDATE', [r.containerKey]);
+      const sequencer = Number(
+        (
+          await c.query(
+            'SELECT coalesce(max(sequencer), 0) + 1 AS s FROM model_versions WHERE container_key = $1',
+            [r.containerKey],
+          )
+        ).rows[0].s,
+      );
+      const res = await c.query(
+        `INSERT INTO model_versions (key, container_key, version, spec, sequencer, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (key) DO UPDATE SET spec = excluded.spec, sequencer = excluded.sequencer, updated_at = excluded.updated_at
+         RETURNING (xmax = 0) AS created`,
+        [r.key, r.containerKey, r.version, JSON.stringify(r.spec), sequencer, r.createdAt, r.updatedAt],
+      );
+      await this.appendIn(c, events(sequencer), now);
+      return { created: res.rows[0].created, sequencer };
+    });
+  }
+
+  async getModelVersion(key: string): Promise<ModelVersionRecord | undefined> {
+    return toModelVersion(
+      (await this.pool.query('SELECT * FROM model_versions WHERE key = $1', [key])).rows[0],
+    );
+  }
+
+  async listModelVersions(containerKey: string): Promise<ModelVersionRecord[]> {
+    const res = await this.pool.query(
+      'SELECT * FROM model_versions WHERE container_key = $1 ORDER BY created_at, version',
+      [containerKey],
+    );
+    return res.rows.map((r) => toModelVersion(r)!);
+  }
+
+  async deleteModelVersion(key: string): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM model_versions WHERE key = $1', [key])).rowCount ?? 0) > 0;
   }
 
   async listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]> {

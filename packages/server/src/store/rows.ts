@@ -6,8 +6,11 @@ import type {
   DeliveryStatus,
   DeliveryView,
   EventSubscriptionRecord,
+  ModelContainerRecord,
+  ModelVersionRecord,
   ReplayEvent,
   TopicRecord,
+  WorkspaceRecord,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -127,4 +130,44 @@ export function toReplayEvent(r: Row): ReplayEvent {
 export function outcomeFilter(outcome: string | undefined): { outcome: string | null; failed: number } {
   if (outcome === undefined) return { outcome: null, failed: 0 };
   return outcome.toLowerCase() === 'failed' ? { outcome: null, failed: 1 } : { outcome, failed: 0 };
+}
+
+export function toWorkspace(r: Row | undefined): WorkspaceRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    id: r.id as string,
+    subscriptionId: r.subscription_id as string,
+    resourceGroup: r.resource_group as string,
+    name: r.name as string,
+    workspaceGuid: r.workspace_guid as string,
+    spec: JSON.parse(r.spec as string),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+export function toModelContainer(r: Row | undefined): ModelContainerRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    workspaceKey: r.workspace_key as string,
+    name: r.name as string,
+    spec: JSON.parse(r.spec as string),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+export function toModelVersion(r: Row | undefined): ModelVersionRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    containerKey: r.container_key as string,
+    version: r.version as string,
+    spec: JSON.parse(r.spec as string),
+    sequencer: Number(r.sequencer),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
 }

@@ -16,11 +16,18 @@ import type {
   DeliveryView,
   EventSubscriptionRecord,
   EventToStore,
+  ModelContainerRecord,
+  ModelVersionRecord,
   Store,
   TopicRecord,
+  WorkspaceRecord,
 } from './types.js';
 
+import { prepareWorkspace } from './sqlite-workspace.js';
 import {
+  toModelContainer,
+  toModelVersion,
+  toWorkspace,
   outcomeFilter,
   toAttempt,
   toClaimed,
@@ -44,6 +51,7 @@ export class SqliteStore implements Store {
   readonly capabilities = { multiNode: false, notify: false };
   readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepare>;
+  private readonly ws: ReturnType<typeof prepareWorkspace>;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.dataDir === ':memory:';
@@ -73,6 +81,7 @@ export class SqliteStore implements Store {
     }
     this.migrate();
     this.stmts = prepare(this.db);
+    this.ws = prepareWorkspace(this.db);
   }
 
   private migrate(): void {
@@ -168,21 +177,100 @@ export class SqliteStore implements Store {
   }
 
   async appendEvents(events: EventToStore[], now: number): Promise<void> {
+    this.db.transaction(() => this.appendSync(events, now))();
+  }
+
+  private appendSync(events: EventToStore[], now: number): void {
     const { insertEvent, insertDelivery } = this.stmts;
-    this.db.transaction(() => {
-      for (const e of events) {
-        const seq = insertEvent.run(
-          e.eventId,
-          e.sourceKey,
-          e.eventType,
-          e.subject,
-          e.schema,
-          e.body,
-          now,
-        ).lastInsertRowid;
-        for (const sub of e.subscriptionKeys) insertDelivery.run(sub, seq, now, now);
-      }
+    for (const e of events) {
+      const seq = insertEvent.run(
+        e.eventId,
+        e.sourceKey,
+        e.eventType,
+        e.subject,
+        e.schema,
+        e.body,
+        now,
+      ).lastInsertRowid;
+      for (const sub of e.subscriptionKeys) insertDelivery.run(sub, seq, now, now);
+    }
+  }
+
+  async putWorkspace(rec: WorkspaceRecord): Promise<{ created: boolean }> {
+    return this.db.transaction(() => {
+      const created = this.ws.getWorkspace.get(rec.key) === undefined;
+      this.ws.putWorkspace.run({ ...rec, spec: JSON.stringify(rec.spec) });
+      return { created };
     })();
+  }
+
+  async getWorkspace(key: string): Promise<WorkspaceRecord | undefined> {
+    return toWorkspace(this.ws.getWorkspace.get(key) as Row | undefined);
+  }
+
+  async listWorkspaces(f: { subscriptionId: string; resourceGroup?: string }): Promise<WorkspaceRecord[]> {
+    const rows =
+      f.resourceGroup === undefined
+        ? this.ws.listWorkspacesBySub.all(f.subscriptionId)
+        : this.ws.listWorkspacesByGroup.all(f.subscriptionId, f.resourceGroup);
+    return (rows as Row[]).map((r) => toWorkspace(r)!);
+  }
+
+  async deleteWorkspace(key: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.ws.deleteWorkspaceVersions.run(key);
+      this.ws.deleteWorkspaceContainers.run(key);
+      return this.ws.deleteWorkspace.run(key).changes > 0;
+    })();
+  }
+
+  async putModelContainer(rec: ModelContainerRecord): Promise<{ created: boolean }> {
+    return this.db.transaction(() => {
+      const created = this.ws.getContainer.get(rec.key) === undefined;
+      this.ws.putContainer.run({ ...rec, spec: JSON.stringify(rec.spec) });
+      return { created };
+    })();
+  }
+
+  async getModelContainer(key: string): Promise<ModelContainerRecord | undefined> {
+    return toModelContainer(this.ws.getContainer.get(key) as Row | undefined);
+  }
+
+  async listModelContainers(workspaceKey: string): Promise<ModelContainerRecord[]> {
+    return (this.ws.listContainers.all(workspaceKey) as Row[]).map((r) => toModelContainer(r)!);
+  }
+
+  async deleteModelContainer(key: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.ws.deleteContainerVersions.run(key);
+      return this.ws.deleteContainer.run(key).changes > 0;
+    })();
+  }
+
+  async putModelVersion(
+    rec: Omit<ModelVersionRecord, 'sequencer'>,
+    events: (sequencer: number) => EventToStore[],
+    now: number,
+  ): Promise<{ created: boolean; sequencer: number }> {
+    return this.db.transaction(() => {
+      const created = this.ws.getVersion.get(rec.key) === undefined;
+      const sequencer = Number((this.ws.nextSequencer.get(rec.containerKey) as Row).s);
+      this.ws.putVersion.run({ ...rec, spec: JSON.stringify(rec.spec), sequencer });
+      this.appendSync(events(sequencer), now);
+      return { created, sequencer };
+    })();
+  }
+
+  async getModelVersion(key: string): Promise<ModelVersionRecord | undefined> {
+    return toModelVersion(this.ws.getVersion.get(key) as Row | undefined);
+  }
+
+  async listModelVersions(containerKey: string): Promise<ModelVersionRecord[]> {
+    return (this.ws.listVersions.all(containerKey) as Row[]).map((r) => toModelVersion(r)!);
+  }
+
+  async deleteModelVersion(key: string): Promise<boolean> {
+    return this.ws.deleteVersion.run(key).changes > 0;
   }
 
   async listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]> {

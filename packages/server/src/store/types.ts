@@ -134,6 +134,38 @@ export interface ReplayEvent {
   publishedAt: number;
 }
 
+export interface WorkspaceRecord {
+  key: string;
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  workspaceGuid: string;
+  spec: unknown; // WorkspaceSpec, owned by core/workspace.ts
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ModelContainerRecord {
+  key: string;
+  workspaceKey: string;
+  name: string;
+  spec: unknown; // owned by core/model.ts
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ModelVersionRecord {
+  key: string;
+  containerKey: string;
+  version: string;
+  spec: unknown; // owned by core/model.ts
+  /** Monotonic per model container; assigned by the store. */
+  sequencer: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface StoreCapabilities {
   /** Several mlgrid processes may share this store. */
   multiNode: boolean;
@@ -170,6 +202,30 @@ export interface Store {
    * resolves to an unsubscribe function. Single-node stores never call `fn`.
    */
   watchSubscriptions(fn: (key: string) => void): Promise<() => Promise<void>>;
+
+  putWorkspace(rec: WorkspaceRecord): Promise<{ created: boolean }>;
+  getWorkspace(key: string): Promise<WorkspaceRecord | undefined>;
+  listWorkspaces(filter: { subscriptionId: string; resourceGroup?: string }): Promise<WorkspaceRecord[]>;
+  /** Deletes the workspace with its models. */
+  deleteWorkspace(key: string): Promise<boolean>;
+
+  putModelContainer(rec: ModelContainerRecord): Promise<{ created: boolean }>;
+  getModelContainer(key: string): Promise<ModelContainerRecord | undefined>;
+  listModelContainers(workspaceKey: string): Promise<ModelContainerRecord[]>;
+  /** Deletes the container with its versions. */
+  deleteModelContainer(key: string): Promise<boolean>;
+  /**
+   * Inserts or replaces a model version and, in the same transaction, the events `events(sequencer)` returns
+   * (outbox: the events exist exactly when the change does). A new sequencer is drawn per call.
+   */
+  putModelVersion(
+    rec: Omit<ModelVersionRecord, 'sequencer'>,
+    events: (sequencer: number) => EventToStore[],
+    now: number,
+  ): Promise<{ created: boolean; sequencer: number }>;
+  getModelVersion(key: string): Promise<ModelVersionRecord | undefined>;
+  listModelVersions(containerKey: string): Promise<ModelVersionRecord[]>;
+  deleteModelVersion(key: string): Promise<boolean>;
 
   /** Commits every event and its deliveries in one transaction (group commit), all or none. */
   appendEvents(events: EventToStore[], now: number): Promise<void>;
