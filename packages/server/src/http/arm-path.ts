@@ -17,7 +17,10 @@ export type ArmTarget =
       name: string;
       action?: EventSubscriptionAction;
     }
-  | { kind: 'eventSubscriptions'; scope: string };
+  | { kind: 'eventSubscriptions'; scope: string }
+  | MlTarget;
+
+import { mlAllowedMethods, parseMlPath, type MlTarget } from './ml-path.js';
 
 const EG = 'providers/microsoft.eventgrid/';
 
@@ -50,6 +53,9 @@ export function parseArmPath(rawPath: string): ArmTarget | undefined {
     if (rest.length > 2 || (rest.length === 2 && !action)) return undefined;
     return { kind: 'eventSubscription', scope, name: rest[0]!, ...(action ? { action } : {}) };
   }
+
+  const ml = parseMlPath(seg, lower);
+  if (ml) return ml;
 
   // /subscriptions/{s}/providers/Microsoft.EventGrid/topics
   if (
@@ -114,6 +120,13 @@ export function allowedMethods(t: ArmTarget): string[] {
     case 'topics':
     case 'eventSubscriptions':
       return ['GET'];
+    case 'workspace':
+    case 'workspaces':
+    case 'modelContainer':
+    case 'modelContainers':
+    case 'modelVersion':
+    case 'modelVersions':
+      return mlAllowedMethods(t);
     case 'eventSubscription':
       if (!t.action) return ['PUT', 'GET', 'PATCH', 'DELETE'];
       return [Object.values(EVENT_SUBSCRIPTION_ACTIONS).find(([a]) => a === t.action)![1]];

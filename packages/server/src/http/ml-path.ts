@@ -1,0 +1,60 @@
+/** Azure ML resource paths (api-version 2022-10-01): workspaces, model containers and versions. */
+export interface WorkspaceRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  workspace: string;
+}
+
+export type MlTarget =
+  | { kind: 'workspaces'; subscriptionId: string; resourceGroup?: string }
+  | ({ kind: 'workspace' } & WorkspaceRef)
+  | ({ kind: 'modelContainers' } & WorkspaceRef)
+  | ({ kind: 'modelContainer'; model: string } & WorkspaceRef)
+  | ({ kind: 'modelVersions'; model: string } & WorkspaceRef)
+  | ({ kind: 'modelVersion'; model: string; version: string } & WorkspaceRef);
+
+const ML = 'microsoft.machinelearningservices';
+
+/** `seg`/`lower`: the decoded path segments after the leading slash (original and lower case). */
+export function parseMlPath(seg: string[], lower: string[]): MlTarget | undefined {
+  if (lower.length === 5 && lower[2] === 'providers' && lower[3] === ML && lower[4] === 'workspaces') {
+    return { kind: 'workspaces', subscriptionId: seg[1]! };
+  }
+  if (
+    lower[2] !== 'resourcegroups' ||
+    lower[4] !== 'providers' ||
+    lower[5] !== ML ||
+    lower[6] !== 'workspaces'
+  ) {
+    return undefined;
+  }
+  const rg = { subscriptionId: seg[1]!, resourceGroup: seg[3]! };
+  if (lower.length === 7) return { kind: 'workspaces', ...rg };
+  const ws = { ...rg, workspace: seg[7]! };
+  if (lower.length === 8) return { kind: 'workspace', ...ws };
+  if (lower[8] !== 'models') return undefined;
+  if (lower.length === 9) return { kind: 'modelContainers', ...ws };
+  const model = seg[9]!;
+  if (lower.length === 10) return { kind: 'modelContainer', ...ws, model };
+  if (lower[10] !== 'versions') return undefined;
+  if (lower.length === 11) return { kind: 'modelVersions', ...ws, model };
+  if (lower.length === 12) return { kind: 'modelVersion', ...ws, model, version: seg[11]! };
+  return undefined;
+}
+
+export function mlAllowedMethods(t: MlTarget): string[] {
+  switch (t.kind) {
+    case 'workspaces':
+    case 'modelContainers':
+    case 'modelVersions':
+      return ['GET'];
+    case 'workspace':
+      return ['PUT', 'GET', 'PATCH', 'DELETE'];
+    default:
+      return ['PUT', 'GET', 'DELETE'];
+  }
+}
+
+export function workspaceId(r: WorkspaceRef): string {
+  return `/subscriptions/${r.subscriptionId}/resourceGroups/${r.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${r.workspace}`;
+}
