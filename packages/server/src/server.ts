@@ -12,6 +12,7 @@ import { Publisher } from './engine/publisher.js';
 import { WebhookSender } from './handlers/webhook.js';
 import { DeliveryOps } from './services/delivery-ops.js';
 import { WebhookValidator } from './services/webhook-validation.js';
+import { WorkspaceService } from './services/workspaces.js';
 import { AdminAuth, ADMIN_KEY_META, hashKey, newAdminKey } from './http/admin-auth.js';
 import { buildApp } from './http/app.js';
 import { EventSubscriptionService } from './services/event-subscriptions.js';
@@ -112,6 +113,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     const wake = () => dispatcher.wake();
     const publisher = new Publisher(store, index, Date.now, wake, metrics);
     const ops = new DeliveryOps(store, wake);
+    const workspaces = new WorkspaceService(store, publisher);
     if (!store.capabilities.multiNode) await store.releaseLeases(); // one process owns the file: old leases are dead
     const housekeeping = new Housekeeping(store, subscriptions, d, log);
     let tls: TlsMaterial | undefined;
@@ -122,6 +124,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       subscriptions,
       publisher,
       ops,
+      workspaces,
       metrics: () => metrics.render(),
       admin: new AdminAuth(hash),
       logger: log,

@@ -50,6 +50,8 @@ describe('mlgrid CLI end to end', () => {
 
   it("runs the seed document's example command as written (az → mlgrid)", async () => {
     // Verbatim from the seed, placeholders filled in; note the ` \` inside the quoted resource id.
+    const ws = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1`;
+    expect((await s.arm('PUT', ws, { location: 'local' })).status).toBe(201); // the source must exist
     const r = await sh(`mlgrid eventgrid event-subscription create \\
   --name model-registered \\
   --source-resource-id "/subscriptions/${SUB}/resourceGroups/rg1/ \\providers/Microsoft.MachineLearningServices/workspaces/ws1" \\
@@ -58,7 +60,7 @@ describe('mlgrid CLI end to end', () => {
   --subject-begins-with "models/mymodelname"`);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const ws = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1`;
+
     const out = JSON.parse(r.stdout);
     expect(out.id).toBe(`${ws}/providers/Microsoft.EventGrid/eventSubscriptions/model-registered`);
     const got = await (

@@ -3,7 +3,12 @@
  * Errors name the event index and field (`[3].eventTime`). Limits follow Azure: 1 MB per event,
  * 5,000 events per request (the 1 MB request limit is enforced while reading the body).
  */
-import { CLOUD_EVENT_RESERVED, type InputSchema, type JsonInputSchemaMapping } from '@mlgrid/protocol';
+import {
+  CLOUD_EVENT_RESERVED,
+  type EventGridEvent,
+  type InputSchema,
+  type JsonInputSchemaMapping,
+} from '@mlgrid/protocol';
 import { invalid, MlgridError } from './errors.js';
 import type { FilterableEvent } from './filter.js';
 import { mapCustomEvent } from './topic.js';
@@ -146,6 +151,23 @@ function acceptEventGrid(raw: unknown, i: number, topicId: string): AcceptedEven
     schema: 'EventGridSchema',
     body: JSON.stringify(event),
     filterable: { schema: 'EventGridSchema', eventType, subject, envelope: event },
+  };
+}
+
+/** An event raised by mlgrid itself (ML workspace events), in the form publish produces. */
+export function systemEvent(event: EventGridEvent): AcceptedEvent {
+  return {
+    eventId: event.id,
+    eventType: event.eventType,
+    subject: event.subject,
+    schema: 'EventGridSchema',
+    body: JSON.stringify(event),
+    filterable: {
+      schema: 'EventGridSchema',
+      eventType: event.eventType,
+      subject: event.subject,
+      envelope: event as unknown as Record<string, unknown>,
+    },
   };
 }
 

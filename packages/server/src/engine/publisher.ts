@@ -21,8 +21,14 @@ export class Publisher {
 
   /** Resolves once the events and their deliveries are committed; only then may the publisher get a 200. */
   publish(sourceKey: string, events: AcceptedEvent[]): Promise<void> {
+    const rows = this.route(sourceKey, events);
+    return this.group.add(rows).then(() => this.committed(sourceKey, rows));
+  }
+
+  /** The rows to store for events from `sourceKey`: each with the subscriptions it matches now. */
+  route(sourceKey: string, events: AcceptedEvent[]): EventToStore[] {
     const buckets = this.index.bucketsFor(sourceKey);
-    const rows = events.map<EventToStore>((e) => ({
+    return events.map<EventToStore>((e) => ({
       eventId: e.eventId,
       sourceKey,
       eventType: e.eventType,
@@ -31,11 +37,12 @@ export class Publisher {
       body: e.body,
       subscriptionKeys: this.index.match(buckets, e.filterable),
     }));
-    const owed = rows.some((r) => r.subscriptionKeys.length > 0);
-    return this.group.add(rows).then(() => {
-      if (owed) this.onDeliveries();
-      if (this.metrics) count(this.metrics, sourceKey, rows);
-    });
+  }
+
+  /** After rows were committed (here, or by a resource change that appended them in its own transaction). */
+  committed(sourceKey: string, rows: EventToStore[]): void {
+    if (rows.some((r) => r.subscriptionKeys.length > 0)) this.onDeliveries();
+    if (this.metrics) count(this.metrics, sourceKey, rows);
   }
 }
 

@@ -8,6 +8,7 @@ import type { DeliveryOps } from '../services/delivery-ops.js';
 import type { EventSubscriptionService } from '../services/event-subscriptions.js';
 import { VALIDATION_PATH } from '../services/webhook-validation.js';
 import type { TopicService } from '../services/topics.js';
+import type { WorkspaceService } from '../services/workspaces.js';
 import type { AdminAuth } from './admin-auth.js';
 import { registerArmRoutes } from './arm-routes.js';
 import { errorHandler } from './errors.js';
@@ -19,6 +20,7 @@ export interface AppDeps {
   subscriptions: EventSubscriptionService;
   publisher: Publisher;
   ops: DeliveryOps;
+  workspaces: WorkspaceService;
   /** Prometheus text exposition (GET /metrics); absent = no route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   admin: AdminAuth;

@@ -6,6 +6,7 @@ import { parseIsoUtc } from '../core/validate.js';
 import { parseDeliveryStatus } from '../services/event-subscriptions.js';
 import type { AppDeps } from './app.js';
 import { allowedMethods, parseArmPath, type ArmTarget } from './arm-path.js';
+import { dispatchMl } from './ml-routes.js';
 
 type BaseUrl = (req: FastifyRequest) => string;
 
@@ -54,6 +55,13 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
       }
     case 'eventSubscriptions':
       return { value: await subscriptions.list(t.scope) };
+    case 'workspace':
+    case 'workspaces':
+    case 'modelContainer':
+    case 'modelContainers':
+    case 'modelVersion':
+    case 'modelVersions':
+      return dispatchMl(t, req, reply, deps);
     case 'eventSubscription':
       if (t.action === 'getFullUrl') return subscriptions.getFullUrl(t.scope, t.name);
       if (t.action === 'getDeliveryAttributes') return subscriptions.getDeliveryAttributes(t.scope, t.name);

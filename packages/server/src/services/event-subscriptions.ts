@@ -18,6 +18,8 @@ import type { TopicSpec } from '../core/topic.js';
 import type { DeliveryStatus, DeliveryView, EventSubscriptionRecord, Store } from '../store/types.js';
 import type { ValidationOutcome, WebhookValidator } from './webhook-validation.js';
 
+const WORKSPACE_SCOPE =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i;
 const TOPIC_SCOPE =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/topics\/[^/]+$/i;
 
@@ -265,6 +267,13 @@ export class EventSubscriptionService {
 
   /** A custom-topic scope must exist; its input schema constrains the delivery schema. */
   private async scopeInputSchema(scope: string): Promise<InputSchema | undefined> {
+    if (WORKSPACE_SCOPE.test(scope)) {
+      // A workspace is a system topic: it must exist, and it raises Event Grid schema events.
+      if (!(await this.store.getWorkspace(scope.toLowerCase()))) {
+        throw new MlgridError('ResourceNotFound', `The source workspace '${scope}' was not found.`, 'scope');
+      }
+      return 'EventGridSchema';
+    }
     if (!TOPIC_SCOPE.test(scope)) return undefined;
     const topic = await this.store.getTopic(scope.toLowerCase());
     if (!topic) {
