@@ -6,7 +6,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { notFound } from '../core/errors.js';
 import { modelRegistered } from '../core/ml-events.js';
 import {
-  nextVersion,
   parseModelContainerPut,
   parseModelVersionPut,
   renderModelContainer,
