@@ -2,13 +2,15 @@
 import { Command, CommanderError } from 'commander';
 import { formatCliError } from './eventgrid-common.js';
 import { registerEventGridCommands } from './eventgrid.js';
-import type { CliIo } from './output.js';
+import { registerMlCommands } from './ml.js';
+import { processIo, type CliIo } from './output.js';
 
 export type { CliIo } from './output.js';
 
 export function buildProgram(io?: CliIo, extra?: (p: Command) => void): Command {
   const program = new Command('mlgrid').description('Self-hosted, Azure-Event-Grid-compatible event grid');
   registerEventGridCommands(program, io);
+  registerMlCommands(program, io ?? processIo());
   extra?.(program);
   return program;
 }
