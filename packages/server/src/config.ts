@@ -15,6 +15,8 @@ export const ENV_VARS = {
   MLGRID_RETRY_TIME_SCALE:
     'Multiply retry delays, TTLs and probation (default 1; e.g. 0.001 for demos and tests).',
   MLGRID_EVENT_RETENTION_DAYS: 'Keep events this many days for replay (default 7).',
+  MLGRID_JOB_CONCURRENCY: 'Command jobs run at once by this server (default 2).',
+  MLGRID_JOBS_DIR: "Where jobs' working directories, outputs and logs go (default <data-dir>/jobs).",
   MLGRID_SERVER: 'CLI: the server URL (default http://127.0.0.1:4710).',
   MLGRID_KEY: 'CLI: the admin key sent as Bearer.',
   MLGRID_SUBSCRIPTION:

@@ -7,11 +7,13 @@ import { EndpointHealth } from './core/endpoint-health.js';
 import { DeadLetterWriter } from './engine/dead-letter-writer.js';
 import { Dispatcher } from './engine/dispatcher.js';
 import { Housekeeping } from './engine/housekeeping.js';
+import { DEFAULT_JOBS, JobRunner, type JobsConfig } from './engine/job-runner.js';
 import { Metrics } from './engine/metrics.js';
 import { Publisher } from './engine/publisher.js';
 import { WebhookSender } from './handlers/webhook.js';
 import { DeliveryOps } from './services/delivery-ops.js';
 import { WebhookValidator } from './services/webhook-validation.js';
+import { JobService } from './services/jobs.js';
 import { WorkspaceService } from './services/workspaces.js';
 import { AdminAuth, ADMIN_KEY_META, hashKey, newAdminKey } from './http/admin-auth.js';
 import { buildApp } from './http/app.js';
@@ -64,6 +66,8 @@ export interface ServerConfig {
   publicUrl?: string;
   logLevel: string;
   delivery?: Partial<DeliveryConfig>;
+  /** Command jobs; `dir` defaults to `<dataDir>/jobs` (set it for PostgreSQL nodes sharing a volume). */
+  jobs?: Partial<JobsConfig>;
 }
 
 export interface RunningServer {
@@ -80,6 +84,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
   const log = logger ?? pino({ level: cfg.logLevel });
   const store = await openStore(cfg.store);
   let unwatch = async () => {};
+  let stopRunner = async () => {};
   try {
     let generatedAdminKey: string | undefined;
     let hash: string;
@@ -114,6 +119,9 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     const publisher = new Publisher(store, index, Date.now, wake, metrics);
     const ops = new DeliveryOps(store, wake);
     const workspaces = new WorkspaceService(store, publisher);
+    const jc: JobsConfig = { ...DEFAULT_JOBS, dir: `${cfg.dataDir}/jobs`, ...cfg.jobs };
+    const runner = new JobRunner(store, publisher, jc, log.child({ component: 'jobs' }));
+    const jobs = new JobService(store, runner, jc);
     if (!store.capabilities.multiNode) await store.releaseLeases(); // one process owns the file: old leases are dead
     const housekeeping = new Housekeeping(store, subscriptions, d, log);
     let tls: TlsMaterial | undefined;
@@ -125,12 +133,15 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       publisher,
       ops,
       workspaces,
+      jobs,
       metrics: () => metrics.render(),
       admin: new AdminAuth(hash),
       logger: log,
       publicUrl: cfg.publicUrl,
       ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
     });
+    stopRunner = () => runner.stop();
+    await runner.start(); // ends the jobs a previous process left running before taking new ones
     await app.listen({ host: cfg.host, port: cfg.port });
     if (d.enabled) dispatcher.start();
     housekeeping.start();
@@ -146,6 +157,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       generatedCertPath: tls?.generatedCertPath,
       async close() {
         await app.close(); // stops accepting, waits for in-flight requests (and their commits)
+        await runner.stop(); // running jobs are killed and marked Failed; queued ones wait for the next start
         housekeeping.stop();
         await dispatcher.stop(); // finishes attempts in flight, hands back its leases
         await deadLetters.flush();
@@ -155,6 +167,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       },
     };
   } catch (err) {
+    await stopRunner();
     await unwatch();
     await store.close();
     throw err;

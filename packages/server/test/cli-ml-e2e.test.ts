@@ -57,7 +57,9 @@ describe('mlgrid ml CLI end to end', () => {
     await new Promise((r) => setTimeout(r, 200)); // version 2 would have arrived by now if it matched
     got = (await (await s.arm('GET', '/inbox/tagged')).json()).value;
     expect(got).toHaveLength(1);
-    const [event] = await new EventGridDeserializer().deserializeEventGridEvents(got[0]!.body as Record<string, unknown>);
+    const [event] = await new EventGridDeserializer().deserializeEventGridEvents(
+      got[0]!.body as Record<string, unknown>,
+    );
     expect(isSystemEvent('Microsoft.MachineLearningServices.ModelRegistered', event!)).toBe(true);
     expect(event).toMatchObject({
       topic: WS,

@@ -23,6 +23,8 @@ interface ServeFlags {
   eventRetentionDays: string;
   egressAllow?: string;
   egressDeny?: string;
+  jobConcurrency: string;
+  jobsDir?: string;
 }
 
 export function serveConfig(f: ServeFlags): ServerConfig {
@@ -50,6 +52,11 @@ export function serveConfig(f: ServeFlags): ServerConfig {
     egress: { allow: cidrs(f.egressAllow, '--egress-allow'), deny: cidrs(f.egressDeny, '--egress-deny') },
   };
   const dataDir = resolve(f.dataDir);
+  const jobs = {
+    concurrency: num(f.jobConcurrency, '--job-concurrency', 1, 1024),
+    ...(f.jobsDir !== undefined ? { dir: resolve(f.jobsDir) } : {}),
+  };
+  if (!Number.isInteger(jobs.concurrency)) throw usage('--job-concurrency: must be a whole number');
   return {
     host: f.host,
     port,
@@ -67,6 +74,7 @@ export function serveConfig(f: ServeFlags): ServerConfig {
     publicUrl: f.publicUrl?.replace(/\/$/, ''),
     logLevel: f.logLevel,
     delivery,
+    jobs,
   };
 }
 
@@ -132,6 +140,16 @@ export function registerServe(program: Command): void {
       new Option(
         '--egress-deny <cidrs>',
         'comma-separated addresses/CIDRs deliveries may not reach (added to the defaults)',
+      ),
+    )
+    .addOption(
+      new Option('--job-concurrency <n>', 'Command jobs run at once').default(
+        env('MLGRID_JOB_CONCURRENCY') ?? '2',
+      ),
+    )
+    .addOption(
+      new Option('--jobs-dir <dir>', "jobs' working directories and logs (default <data-dir>/jobs)").default(
+        env('MLGRID_JOBS_DIR'),
       ),
     )
     .action(async (flags: ServeFlags) => {

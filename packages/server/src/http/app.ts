@@ -6,6 +6,7 @@ import { PUBLISH_LIMITS } from '../core/publish.js';
 import type { Publisher } from '../engine/publisher.js';
 import type { DeliveryOps } from '../services/delivery-ops.js';
 import type { EventSubscriptionService } from '../services/event-subscriptions.js';
+import type { JobService } from '../services/jobs.js';
 import { VALIDATION_PATH } from '../services/webhook-validation.js';
 import type { TopicService } from '../services/topics.js';
 import type { WorkspaceService } from '../services/workspaces.js';
@@ -21,6 +22,7 @@ export interface AppDeps {
   publisher: Publisher;
   ops: DeliveryOps;
   workspaces: WorkspaceService;
+  jobs: JobService;
   /** Prometheus text exposition (GET /metrics); absent = no route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   admin: AdminAuth;

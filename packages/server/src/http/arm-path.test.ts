@@ -39,6 +39,37 @@ describe('parseArmPath', () => {
       { kind: 'eventSubscription', scope: T, name: 'e1', action: 'getDeliveryAttributes' },
     ],
     [`${T}/eventSubscriptions`, { kind: 'eventSubscriptions', scope: T }],
+    [`${WS}/jobs`, { kind: 'jobs', subscriptionId: 's1', resourceGroup: 'rg1', workspace: 'ws' }],
+    [
+      `${WS}/Jobs/j1`,
+      { kind: 'job', subscriptionId: 's1', resourceGroup: 'rg1', workspace: 'ws', job: 'j1' },
+    ],
+    [
+      `${WS}/jobs/j1/Cancel`,
+      {
+        kind: 'job',
+        subscriptionId: 's1',
+        resourceGroup: 'rg1',
+        workspace: 'ws',
+        job: 'j1',
+        action: 'cancel',
+      },
+    ],
+    [
+      `${WS}/jobs/j1/logs`,
+      { kind: 'job', subscriptionId: 's1', resourceGroup: 'rg1', workspace: 'ws', job: 'j1', action: 'logs' },
+    ],
+    [
+      `${WS}/jobs/j1/operationResults/cancel`,
+      {
+        kind: 'job',
+        subscriptionId: 's1',
+        resourceGroup: 'rg1',
+        workspace: 'ws',
+        job: 'j1',
+        action: 'cancelResult',
+      },
+    ],
   ])('%s', (path, expected) => {
     expect(parseArmPath(path)).toEqual(expected);
   });
@@ -51,6 +82,8 @@ describe('parseArmPath', () => {
     `${T}/providers/Microsoft.EventGrid/eventSubscriptions/a/nope`,
     '/other/path',
     '/subscriptions/%E0%A4%A',
+    `${WS}/jobs/j1/restart`,
+    `${WS}/jobs/j1/operationResults/other`,
   ])('rejects %s', (path) => {
     expect(parseArmPath(path)).toBeUndefined();
   });
@@ -59,5 +92,8 @@ describe('parseArmPath', () => {
     expect(allowedMethods(parseArmPath(T)!)).toEqual(['PUT', 'GET', 'PATCH', 'DELETE']);
     expect(allowedMethods(parseArmPath(`${T}/listKeys`)!)).toEqual(['POST']);
     expect(allowedMethods(parseArmPath(`${T}/eventSubscriptions`)!)).toEqual(['GET']);
+    expect(allowedMethods(parseArmPath(`${WS}/jobs/j1`)!)).toEqual(['PUT', 'GET', 'DELETE']);
+    expect(allowedMethods(parseArmPath(`${WS}/jobs/j1/cancel`)!)).toEqual(['POST']);
+    expect(allowedMethods(parseArmPath(`${WS}/jobs/j1/logs`)!)).toEqual(['GET']);
   });
 });

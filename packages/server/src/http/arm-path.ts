@@ -126,6 +126,8 @@ export function allowedMethods(t: ArmTarget): string[] {
     case 'modelContainers':
     case 'modelVersion':
     case 'modelVersions':
+    case 'jobs':
+    case 'job':
       return mlAllowedMethods(t);
     case 'eventSubscription':
       if (!t.action) return ['PUT', 'GET', 'PATCH', 'DELETE'];

@@ -61,7 +61,9 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
     case 'modelContainers':
     case 'modelVersion':
     case 'modelVersions':
-      return dispatchMl(t, req, reply, deps);
+    case 'jobs':
+    case 'job':
+      return dispatchMl(t, req, reply, deps, base);
     case 'eventSubscription':
       if (t.action === 'getFullUrl') return subscriptions.getFullUrl(t.scope, t.name);
       if (t.action === 'getDeliveryAttributes') return subscriptions.getDeliveryAttributes(t.scope, t.name);

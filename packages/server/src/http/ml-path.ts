@@ -1,4 +1,4 @@
-/** Azure ML resource paths (api-version 2022-10-01): workspaces, model containers and versions. */
+/** Azure ML resource paths (api-version 2022-10-01): workspaces, model containers and versions, jobs. */
 export interface WorkspaceRef {
   subscriptionId: string;
   resourceGroup: string;
@@ -11,7 +11,15 @@ export type MlTarget =
   | ({ kind: 'modelContainers' } & WorkspaceRef)
   | ({ kind: 'modelContainer'; model: string } & WorkspaceRef)
   | ({ kind: 'modelVersions'; model: string } & WorkspaceRef)
-  | ({ kind: 'modelVersion'; model: string; version: string } & WorkspaceRef);
+  | ({ kind: 'modelVersion'; model: string; version: string } & WorkspaceRef)
+  | ({ kind: 'jobs' } & WorkspaceRef)
+  | ({ kind: 'job'; job: string; action?: JobAction } & WorkspaceRef);
+
+/**
+ * `cancel` (POST) is Azure's; `logs` (GET, mlgrid) returns the job's log; `cancelResult` (GET, mlgrid) is where
+ * the SDK's poller follows a cancel (`.../jobs/{name}/operationResults/cancel`).
+ */
+export type JobAction = 'cancel' | 'logs' | 'cancelResult';
 
 const ML = 'microsoft.machinelearningservices';
 
@@ -32,6 +40,7 @@ export function parseMlPath(seg: string[], lower: string[]): MlTarget | undefine
   if (lower.length === 7) return { kind: 'workspaces', ...rg };
   const ws = { ...rg, workspace: seg[7]! };
   if (lower.length === 8) return { kind: 'workspace', ...ws };
+  if (lower[8] === 'jobs') return parseJobPath(seg, lower, ws);
   if (lower[8] !== 'models') return undefined;
   if (lower.length === 9) return { kind: 'modelContainers', ...ws };
   const model = seg[9]!;
@@ -42,12 +51,28 @@ export function parseMlPath(seg: string[], lower: string[]): MlTarget | undefine
   return undefined;
 }
 
+function parseJobPath(seg: string[], lower: string[], ws: WorkspaceRef): MlTarget | undefined {
+  if (lower.length === 9) return { kind: 'jobs', ...ws };
+  const job = { kind: 'job' as const, ...ws, job: seg[9]! };
+  if (lower.length === 10) return job;
+  if (lower.length === 11 && lower[10] === 'cancel') return { ...job, action: 'cancel' };
+  if (lower.length === 11 && lower[10] === 'logs') return { ...job, action: 'logs' };
+  if (lower.length === 12 && lower[10] === 'operationresults' && lower[11] === 'cancel') {
+    return { ...job, action: 'cancelResult' };
+  }
+  return undefined;
+}
+
 export function mlAllowedMethods(t: MlTarget): string[] {
   switch (t.kind) {
     case 'workspaces':
     case 'modelContainers':
     case 'modelVersions':
+    case 'jobs':
       return ['GET'];
+    case 'job':
+      if (t.action === 'cancel') return ['POST'];
+      return t.action ? ['GET'] : ['PUT', 'GET', 'DELETE'];
     case 'workspace':
       return ['PUT', 'GET', 'PATCH', 'DELETE'];
     default:

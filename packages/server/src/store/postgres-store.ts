@@ -1,6 +1,7 @@
 /** PostgreSQL adapter (pg). Several mlgrid nodes may share one database. */
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
+import { PostgresJobs } from './postgres-jobs.js';
 import {
   toModelContainer,
   toModelVersion,
@@ -26,6 +27,8 @@ import type {
   DeliveryView,
   EventSubscriptionRecord,
   EventToStore,
+  JobRecord,
+  JobStatusPatch,
   ModelContainerRecord,
   ModelVersionRecord,
   Store,
@@ -46,10 +49,17 @@ const MIGRATION_LOCK = 0x6d6c6772; // "mlgr": serialises migrations of nodes sta
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly capabilities = { multiNode: true, notify: true };
+  private readonly jobs: PostgresJobs;
   private constructor(
     readonly pool: pg.Pool,
     private readonly connect: pg.ClientConfig,
-  ) {}
+  ) {
+    this.jobs = new PostgresJobs(
+      pool,
+      (fn) => this.tx(fn),
+      (c, events, now) => this.appendIn(c, events, now),
+    );
+  }
 
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
     const schema = opts.schema ?? 'public';
@@ -335,6 +345,7 @@ export class PostgresStore implements Store {
         [key],
       );
       await c.query('DELETE FROM model_containers WHERE workspace_key = $1', [key]);
+      await c.query('DELETE FROM jobs WHERE workspace_key = $1', [key]);
       return ((await c.query('DELETE FROM workspaces WHERE key = $1', [key])).rowCount ?? 0) > 0;
     });
   }
@@ -415,6 +426,47 @@ export class PostgresStore implements Store {
 
   async deleteModelVersion(key: string): Promise<boolean> {
     return ((await this.pool.query('DELETE FROM model_versions WHERE key = $1', [key])).rowCount ?? 0) > 0;
+  }
+
+  createJob(
+    rec: Omit<JobRecord, 'sequencer'>,
+    events: (sequencer: number, job: JobRecord) => EventToStore[],
+    now: number,
+  ): Promise<{ created: boolean; job: JobRecord }> {
+    return this.jobs.create(rec, events, now);
+  }
+
+  getJob(key: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(key);
+  }
+
+  listJobs(workspaceKey: string): Promise<JobRecord[]> {
+    return this.jobs.list(workspaceKey);
+  }
+
+  listJobsByStatus(statuses: readonly string[], limit?: number): Promise<JobRecord[]> {
+    return this.jobs.byStatus(statuses, limit);
+  }
+
+  updateJobSpec(key: string, spec: unknown, updatedAt: string): Promise<boolean> {
+    return this.jobs.setSpec(key, spec, updatedAt);
+  }
+
+  updateJobStatus(
+    key: string,
+    patch: JobStatusPatch,
+    events: (sequencer: number, job: JobRecord) => EventToStore[],
+    now: number,
+  ): Promise<{ updated: boolean; job?: JobRecord }> {
+    return this.jobs.updateStatus(key, patch, events, now);
+  }
+
+  renewJobLeases(runnerId: string, leaseUntil: number): Promise<number> {
+    return this.jobs.renew(runnerId, leaseUntil);
+  }
+
+  deleteJob(key: string): Promise<boolean> {
+    return this.jobs.delete(key);
   }
 
   async listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]> {

@@ -6,6 +6,8 @@ import type {
   DeliveryStatus,
   DeliveryView,
   EventSubscriptionRecord,
+  JobRecord,
+  JobStatusPatch,
   ModelContainerRecord,
   ModelVersionRecord,
   ReplayEvent,
@@ -170,4 +172,78 @@ export function toModelVersion(r: Row | undefined): ModelVersionRecord | undefin
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
   };
+}
+
+export function toJob(r: Row | undefined): JobRecord | undefined {
+  if (!r) return undefined;
+  const opt = <K extends keyof JobRecord>(k: K, v: unknown, f: (x: unknown) => JobRecord[K]) =>
+    v === null || v === undefined ? {} : { [k]: f(v) };
+  return {
+    key: r.key as string,
+    workspaceKey: r.workspace_key as string,
+    name: r.name as string,
+    spec: JSON.parse(r.spec as string),
+    status: r.status as string,
+    statusHistory: JSON.parse(r.status_history as string),
+    sequencer: Number(r.sequencer),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    ...opt('startedAt', r.started_at, String),
+    ...opt('endedAt', r.ended_at, String),
+    ...opt('exitCode', r.exit_code, Number),
+    ...opt('failureReason', r.failure_reason, String),
+    ...opt('runnerId', r.runner_id, String),
+    ...opt('leaseUntil', r.lease_until, Number),
+    ...opt('process', r.process, (x) => JSON.parse(x as string)),
+  };
+}
+
+/** A job as named columns (both dialects bind these by name or in this order). */
+export function jobColumns(j: JobRecord) {
+  return {
+    key: j.key,
+    workspaceKey: j.workspaceKey,
+    name: j.name,
+    spec: JSON.stringify(j.spec),
+    status: j.status,
+    statusHistory: JSON.stringify(j.statusHistory),
+    sequencer: j.sequencer,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+    startedAt: j.startedAt ?? null,
+    endedAt: j.endedAt ?? null,
+    exitCode: j.exitCode ?? null,
+    failureReason: j.failureReason ?? null,
+    runnerId: j.runnerId ?? null,
+    leaseUntil: j.leaseUntil ?? null,
+    process: j.process ? JSON.stringify(j.process) : null,
+  };
+}
+
+/** The job after `p`, or undefined when one of its guards does not hold. Both adapters apply it in a transaction. */
+export function applyJobPatch(cur: JobRecord, p: JobStatusPatch): JobRecord | undefined {
+  if (!p.from.includes(cur.status)) return undefined;
+  if (p.leaseExpiredAt !== undefined && cur.leaseUntil !== undefined && cur.leaseUntil >= p.leaseExpiredAt) {
+    return undefined;
+  }
+  if (p.runnerId !== undefined && cur.runnerId !== p.runnerId) return undefined;
+  const next: JobRecord = {
+    ...cur,
+    status: p.status,
+    statusHistory: [...cur.statusHistory, { status: p.status, time: p.time }],
+    sequencer: cur.sequencer + 1,
+    updatedAt: p.time,
+  };
+  if (p.setRunner === null) {
+    delete next.runnerId;
+    delete next.leaseUntil;
+  } else if (p.setRunner) {
+    next.runnerId = p.setRunner.runnerId;
+    next.leaseUntil = p.setRunner.leaseUntil;
+  }
+  if (p.process === null) delete next.process;
+  else if (p.process) next.process = { ...p.process };
+  for (const k of ['startedAt', 'endedAt', 'failureReason'] as const) if (p[k] !== undefined) next[k] = p[k];
+  if (p.exitCode !== undefined) next.exitCode = p.exitCode;
+  return next;
 }

@@ -16,6 +16,8 @@ import type {
   DeliveryView,
   EventSubscriptionRecord,
   EventToStore,
+  JobRecord,
+  JobStatusPatch,
   ModelContainerRecord,
   ModelVersionRecord,
   Store,
@@ -23,6 +25,7 @@ import type {
   WorkspaceRecord,
 } from './types.js';
 
+import { SqliteJobs } from './sqlite-jobs.js';
 import { prepareWorkspace } from './sqlite-workspace.js';
 import {
   toModelContainer,
@@ -52,6 +55,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly ws: ReturnType<typeof prepareWorkspace>;
+  private readonly jobs: SqliteJobs;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.dataDir === ':memory:';
@@ -82,6 +86,7 @@ export class SqliteStore implements Store {
     this.migrate();
     this.stmts = prepare(this.db);
     this.ws = prepareWorkspace(this.db);
+    this.jobs = new SqliteJobs(this.db, (events, now) => this.appendSync(events, now));
   }
 
   private migrate(): void {
@@ -220,6 +225,7 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       this.ws.deleteWorkspaceVersions.run(key);
       this.ws.deleteWorkspaceContainers.run(key);
+      this.jobs.deleteByWorkspace(key);
       return this.ws.deleteWorkspace.run(key).changes > 0;
     })();
   }
@@ -271,6 +277,47 @@ export class SqliteStore implements Store {
 
   async deleteModelVersion(key: string): Promise<boolean> {
     return this.ws.deleteVersion.run(key).changes > 0;
+  }
+
+  async createJob(
+    rec: Omit<JobRecord, 'sequencer'>,
+    events: (sequencer: number, job: JobRecord) => EventToStore[],
+    now: number,
+  ): Promise<{ created: boolean; job: JobRecord }> {
+    return this.jobs.create(rec, events, now);
+  }
+
+  async getJob(key: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(key);
+  }
+
+  async listJobs(workspaceKey: string): Promise<JobRecord[]> {
+    return this.jobs.list(workspaceKey);
+  }
+
+  async listJobsByStatus(statuses: readonly string[], limit?: number): Promise<JobRecord[]> {
+    return this.jobs.byStatus(statuses, limit);
+  }
+
+  async updateJobSpec(key: string, spec: unknown, updatedAt: string): Promise<boolean> {
+    return this.jobs.setSpec(key, spec, updatedAt);
+  }
+
+  async updateJobStatus(
+    key: string,
+    patch: JobStatusPatch,
+    events: (sequencer: number, job: JobRecord) => EventToStore[],
+    now: number,
+  ): Promise<{ updated: boolean; job?: JobRecord }> {
+    return this.jobs.updateStatus(key, patch, events, now);
+  }
+
+  async renewJobLeases(runnerId: string, leaseUntil: number): Promise<number> {
+    return this.jobs.renew(runnerId, leaseUntil);
+  }
+
+  async deleteJob(key: string): Promise<boolean> {
+    return this.jobs.delete(key);
   }
 
   async listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]> {

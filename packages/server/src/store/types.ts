@@ -166,6 +166,56 @@ export interface ModelVersionRecord {
   updatedAt: string;
 }
 
+/** Where a job's process runs, to find (and stop) it after a crash of the server that started it. */
+export interface JobProcess {
+  host: string;
+  pid: number;
+  /** Linux: the process's start time (`/proc/<pid>/stat` field 22), telling it apart from a reused pid. */
+  startTicks?: string;
+}
+
+export interface JobRecord {
+  /** Lower-cased `{workspace id}/jobs/{name}`. */
+  key: string;
+  workspaceKey: string;
+  name: string;
+  spec: unknown; // JobSpec, owned by core/job.ts
+  status: string;
+  statusHistory: { status: string; time: string }[];
+  /** Monotonic per job: 1 at creation, +1 per committed status change; orders the job's events. */
+  sequencer: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  exitCode?: number;
+  failureReason?: string;
+  /** The runner (one per server process) that claimed the job, and until when its claim holds (epoch ms). */
+  runnerId?: string;
+  leaseUntil?: number;
+  process?: JobProcess;
+}
+
+/** One status change, applied only while its guards hold (compare-and-set). */
+export interface JobStatusPatch {
+  status: string;
+  /** Applied only when the job's current status is one of these. */
+  from: readonly string[];
+  /** Applied only when no runner's lease is live at this time (taking over a dead node's job). */
+  leaseExpiredAt?: number;
+  /** Applied only when this runner holds the job. */
+  runnerId?: string;
+  /** ISO time of the change, recorded in the status history. */
+  time: string;
+  /** null clears. */
+  setRunner?: { runnerId: string; leaseUntil: number } | null;
+  process?: JobProcess | null;
+  startedAt?: string;
+  endedAt?: string;
+  exitCode?: number;
+  failureReason?: string;
+}
+
 export interface StoreCapabilities {
   /** Several mlgrid processes may share this store. */
   multiNode: boolean;
@@ -206,7 +256,7 @@ export interface Store {
   putWorkspace(rec: WorkspaceRecord): Promise<{ created: boolean }>;
   getWorkspace(key: string): Promise<WorkspaceRecord | undefined>;
   listWorkspaces(filter: { subscriptionId: string; resourceGroup?: string }): Promise<WorkspaceRecord[]>;
-  /** Deletes the workspace with its models. */
+  /** Deletes the workspace with its models and jobs. */
   deleteWorkspace(key: string): Promise<boolean>;
 
   putModelContainer(rec: ModelContainerRecord): Promise<{ created: boolean }>;
@@ -226,6 +276,37 @@ export interface Store {
   getModelVersion(key: string): Promise<ModelVersionRecord | undefined>;
   listModelVersions(containerKey: string): Promise<ModelVersionRecord[]>;
   deleteModelVersion(key: string): Promise<boolean>;
+
+  /**
+   * Inserts a job (status and history as given, sequencer 1) with the events `events(1, job)` returns, in one
+   * transaction; an existing job is left alone (`created: false`, no events).
+   */
+  createJob(
+    rec: Omit<JobRecord, 'sequencer'>,
+    events: (sequencer: number, job: JobRecord) => EventToStore[],
+    now: number,
+  ): Promise<{ created: boolean; job: JobRecord }>;
+  getJob(key: string): Promise<JobRecord | undefined>;
+  /** A workspace's jobs, oldest first. */
+  listJobs(workspaceKey: string): Promise<JobRecord[]>;
+  /** Jobs of every workspace in one of `statuses`, oldest first (the queue, and recovery). */
+  listJobsByStatus(statuses: readonly string[], limit?: number): Promise<JobRecord[]>;
+  /** Replaces the spec (the few fields a PUT may change); no status change, no event. */
+  updateJobSpec(key: string, spec: unknown, updatedAt: string): Promise<boolean>;
+  /**
+   * Applies a status change when its guards hold and, in the same transaction, the events
+   * `events(sequencer, job)` returns for the job as changed (outbox). `updated: false` with the job as it
+   * is when a guard failed (or no job when it does not exist).
+   */
+  updateJobStatus(
+    key: string,
+    patch: JobStatusPatch,
+    events: (sequencer: number, job: JobRecord) => EventToStore[],
+    now: number,
+  ): Promise<{ updated: boolean; job?: JobRecord }>;
+  /** Extends the lease of every job `runnerId` holds (a runner lets go of a job when it ends); returns how many. */
+  renewJobLeases(runnerId: string, leaseUntil: number): Promise<number>;
+  deleteJob(key: string): Promise<boolean>;
 
   /** Commits every event and its deliveries in one transaction (group commit), all or none. */
   appendEvents(events: EventToStore[], now: number): Promise<void>;

@@ -1,5 +1,6 @@
 /** An in-process mlgrid on 127.0.0.1:0 with a fresh store, for API tests. */
 import pino from 'pino';
+import type { JobsConfig } from '../../src/engine/job-runner.js';
 import { startServer, type DeliveryConfig, type RunningServer } from '../../src/server.js';
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from './postgres.js';
 import { tempDir } from './tmp.js';
@@ -20,6 +21,8 @@ export async function startTestServer(
     schema?: string;
     /** Delivery settings; default: no dispatcher and no webhook handshake (routing-only suites). */
     delivery?: Partial<DeliveryConfig>;
+    /** Command job settings (default: the server's). */
+    jobs?: Partial<JobsConfig>;
   } = {},
 ): Promise<TestServer> {
   const t = tempDir();
@@ -36,6 +39,7 @@ export async function startTestServer(
       adminKey: ADMIN_KEY,
       logLevel: 'silent',
       delivery: opts.delivery ?? { enabled: false, validateWebhooks: false },
+      ...(opts.jobs ? { jobs: opts.jobs } : {}),
       ...(opts.tls ? { tls: { mode: 'self-signed' as const } } : {}),
     },
     pino({ level: 'silent' }),
