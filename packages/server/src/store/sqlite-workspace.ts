@@ -1,8 +1,12 @@
 /** SQLite statements for the ML workspace resources (kept apart so sqlite-store.ts stays readable). */
 import type Database from 'better-sqlite3';
 
+/** Named here: declaration emit cannot name better-sqlite3's internal `BetterSqlite3.Statement`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface WorkspaceStatement extends Database.Statement {}
+
 export function prepareWorkspace(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
+  const p = (sql: string): WorkspaceStatement => db.prepare(sql);
   return {
     putWorkspace:
       p(`INSERT INTO workspaces (key, id, subscription_id, resource_group, name, workspace_guid, spec, created_at, updated_at)
