@@ -488,8 +488,11 @@ export class PostgresStore implements Store {
     leaseUntil: number;
   }): Promise<ClaimedDelivery[]> {
     // SKIP LOCKED: several nodes claim side by side without waiting on each other's rows.
-    const res = await this.pool.query(
-      `WITH c AS (
+    const res = await this.tx(async (c) => {
+      // Leases need no durable commit: a lost one only re-delivers (at-least-once).
+      await c.query('SET LOCAL synchronous_commit = off');
+      return c.query(
+        `WITH c AS (
          SELECT id FROM deliveries
          WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),
@@ -498,8 +501,9 @@ export class PostgresStore implements Store {
          RETURNING d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq, d.next_attempt_at)
        SELECT u.*, e.event_id, e.schema, e.body, e.published_at
        FROM u JOIN events e ON e.seq = u.event_seq ORDER BY u.next_attempt_at, u.id`,
-      [q.now, q.limit, q.owner, q.leaseUntil],
-    );
+        [q.now, q.limit, q.owner, q.leaseUntil],
+      );
+    });
     return res.rows.map(toClaimed);
   }
 
@@ -511,6 +515,7 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     if (settlements.length === 0 && attempts.length === 0) return;
     await this.tx(async (c) => {
+      await c.query('SET LOCAL synchronous_commit = off'); // a lost settlement re-delivers, as a crash would
       if (settlements.length > 0) {
         const col = <T>(f: (s: Settlement) => T) => settlements.map(f);
         await c.query(

@@ -53,6 +53,7 @@ export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   readonly capabilities = { multiNode: false, notify: false };
   readonly db: Database.Database;
+  private durable = true;
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly ws: ReturnType<typeof prepareWorkspace>;
   private readonly jobs: SqliteJobs;
@@ -67,6 +68,7 @@ export class SqliteStore implements Store {
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      this.durable = (opts.synchronous ?? 'FULL') === 'FULL';
       this.db.pragma('foreign_keys = ON');
       this.db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (err) {
@@ -179,6 +181,21 @@ export class SqliteStore implements Store {
 
   async watchSubscriptions(): Promise<() => Promise<void>> {
     return async () => {}; // one process owns the file: every change is made, and seen, here
+  }
+
+  /**
+   * Runs `fn` in a transaction committed without fsync (WAL + synchronous=NORMAL: consistent, but may be lost
+   * on power failure). For leases and settlements only: losing one re-delivers, which at-least-once allows;
+   * accepted events (appendEvents) always commit with the configured, durable setting.
+   */
+  private relaxed<T>(fn: () => T): T {
+    if (!this.durable) return this.db.transaction(fn)();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   async appendEvents(events: EventToStore[], now: number): Promise<void> {
@@ -337,11 +354,11 @@ export class SqliteStore implements Store {
     now: number;
     leaseUntil: number;
   }): Promise<ClaimedDelivery[]> {
-    return this.db.transaction(() => {
+    return this.relaxed(() => {
       const rows = this.stmts.claim.all({ now: q.now, limit: q.limit }) as Row[];
       for (const r of rows) this.stmts.lease.run(q.owner, q.leaseUntil, r.id);
       return rows.map(toClaimed);
-    })();
+    });
   }
 
   async settleDeliveries(
@@ -350,7 +367,7 @@ export class SqliteStore implements Store {
     attempts: AttemptRecord[],
     now: number,
   ): Promise<void> {
-    this.db.transaction(() => {
+    this.relaxed(() => {
       for (const st of settlements) {
         this.stmts.settle.run({
           id: Number(st.id),
@@ -373,7 +390,7 @@ export class SqliteStore implements Store {
           responseExcerpt: a.responseExcerpt ?? null,
         });
       }
-    })();
+    });
   }
 
   async releaseLeases(owner?: string): Promise<number> {
