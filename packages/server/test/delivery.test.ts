@@ -282,7 +282,7 @@ describe.each([
     const r = await receiver(() => ({ status: 500 }));
     await create('short-ttl', hook(r.url), {
       filter: { subjectBeginsWith: 'experiments/e/runs/ttl' },
-      retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1 }, // 60 ms at time scale 0.001
+      retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 5 }, // 300 ms at time scale 0.001
     });
     await publish([ev('ttl-1')]);
     const [letter] = await eventually(
