@@ -497,7 +497,7 @@ export class PostgresStore implements Store {
          WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),
        u AS (
-         UPDATE deliveries d SET lease_owner = $3, lease_until = $4 FROM c WHERE d.id = c.id
+         UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4 FROM c WHERE d.id = c.id
          RETURNING d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq, d.next_attempt_at)
        SELECT u.*, e.event_id, e.schema, e.body, e.published_at
        FROM u JOIN events e ON e.seq = u.event_seq ORDER BY u.next_attempt_at, u.id`,
@@ -565,7 +565,7 @@ export class PostgresStore implements Store {
 
   async releaseLeases(owner?: string): Promise<number> {
     const res = await this.pool.query(
-      `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+      `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0
        WHERE lease_owner IS NOT NULL AND ($1::text IS NULL OR lease_owner = $1)`,
       [owner ?? null],
     );

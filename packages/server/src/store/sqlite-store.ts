@@ -356,7 +356,7 @@ export class SqliteStore implements Store {
   }): Promise<ClaimedDelivery[]> {
     return this.relaxed(() => {
       const rows = this.stmts.claim.all({ now: q.now, limit: q.limit }) as Row[];
-      for (const r of rows) this.stmts.lease.run(q.owner, q.leaseUntil, r.id);
+      for (const r of rows) this.stmts.lease.run({ owner: q.owner, until: q.leaseUntil, id: r.id });
       return rows.map(toClaimed);
     });
   }
@@ -516,7 +516,11 @@ function prepare(db: Database.Database) {
       FROM deliveries d JOIN events e ON e.seq = d.event_seq
       WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
       ORDER BY d.next_attempt_at, d.id LIMIT @limit`),
-    lease: p('UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?'),
+    // A leased delivery is not due until its lease lapses: moving next_attempt_at keeps the claim scan on the
+    // index range of claimable rows instead of stepping over every row in flight.
+    lease: p(
+      'UPDATE deliveries SET lease_owner = @owner, lease_until = @until, next_attempt_at = @until WHERE id = @id',
+    ),
     settle: p(`UPDATE deliveries SET status = @status, attempts = @attempts,
         next_attempt_at = COALESCE(@nextAttemptAt, next_attempt_at), last_attempt_at = COALESCE(@lastAttemptAt, last_attempt_at),
         last_status_code = @lastStatusCode, last_outcome = COALESCE(@lastOutcome, last_outcome),
@@ -527,10 +531,13 @@ function prepare(db: Database.Database) {
       p(`INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms, delivery_count, event_ids,
         status_code, outcome, response_excerpt)
       VALUES (@subscriptionKey, @startedAt, @durationMs, @deliveryCount, @eventIds, @statusCode, @outcome, @responseExcerpt)`),
+    // Released deliveries were due when claimed: due again at once.
     releaseAll: p(
-      'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL',
+      'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0 WHERE lease_owner IS NOT NULL',
     ),
-    releaseOwner: p('UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
+    releaseOwner: p(
+      'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0 WHERE lease_owner = ?',
+    ),
     countPending: p("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"),
     nextDue: p("SELECT min(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'"),
     listAttempts: p(`SELECT * FROM delivery_attempts WHERE subscription_key = @sub AND id > @after
