@@ -25,25 +25,28 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { startServer, type RunningServer } from '../packages/server/src/server.js';
 import { PostgresStore } from '../packages/server/src/store/postgres-store.js';
 import { SqliteStore } from '../packages/server/src/store/sqlite-store.js';
 import type { StoreConfig } from '../packages/server/src/store/index.js';
-import type { AttemptRecord, Settlement } from '../packages/server/src/store/types.js';
-import { publishBody, scanIds, seqOf } from './lib/delivery-events.js';
+import type { AttemptRecord, EventToStore, Settlement } from '../packages/server/src/store/types.js';
+import { PG_URL, publishBody, scanIds, seqOf, SUBSCRIPTION } from './lib/delivery-events.js';
 import { TOPIC_ID } from './lib/ml-events.js';
 
-export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
-export const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const SUBSCRIPTION = 'deliver-all';
+const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const API = 'api-version=2022-06-15';
 const TOPIC_NAME = TOPIC_ID.split('/').pop()!;
 const PUBLISH_PATH = `/topics/${TOPIC_NAME}/api/events?api-version=2018-01-01`;
 
 type Backend = 'sqlite' | 'postgres';
 const send = (msg: unknown) => process.send!(msg);
+/**
+ * The last message, then exit: everything is closed by now, and waiting for the event loop to drain on its own
+ * sometimes took ~10 s more (seen on seeding children), which only lengthened the run.
+ */
+const finish = (msg: unknown) => process.send!(msg, () => process.exit(0));
 /** Epoch milliseconds with sub-millisecond resolution: comparable across the processes of one host. */
 const epoch = () => performance.timeOrigin + performance.now();
 const cpuMs = () => {
@@ -80,12 +83,12 @@ async function mlgrid(backend: Backend, where: string, deliver: boolean, synchro
       dataDir: backend === 'sqlite' ? where : '/nonexistent-mlgrid-bench',
       store: storeConfig(backend, where, synchronous),
       adminKey: ADMIN_KEY,
-      logLevel: 'silent',
+      logLevel: process.env.BENCH_MLGRID_LOG ?? 'silent',
       // Dispatcher: every default (concurrency 64, perEndpoint 8, claimLimit 500, …) except that the receiver
       // gets no validation handshake.
       delivery: { enabled: deliver, validateWebhooks: false },
     },
-    pino({ level: 'silent' }),
+    pino({ level: process.env.BENCH_MLGRID_LOG ?? 'silent' }, pino.destination(2)),
   );
 }
 
@@ -126,15 +129,41 @@ async function provision(server: RunningServer, endpointUrl: string, maxEventsPe
 }
 
 /**
- * Counts what the dispatcher asks of the store: wraps the two store classes' methods before the server starts
+ * Counts and times (ms) what mlgrid asks of the store: wraps the two store classes' methods before the server starts
  * (the dispatcher's first claim runs inside startServer), no source change.
  */
 function instrument() {
-  const s = { claims: 0, claimed: 0, emptyClaims: 0, settles: 0, settled: 0, attempts: 0 };
+  const s = {
+    appends: 0,
+    appended: 0,
+    appendMs: 0,
+    claims: 0,
+    claimed: 0,
+    emptyClaims: 0,
+    claimMs: 0,
+    settles: 0,
+    settled: 0,
+    attemptRows: 0,
+    settleMs: 0,
+  };
+  const ms = (t: number) => performance.now() - t;
   for (const proto of [SqliteStore.prototype, PostgresStore.prototype]) {
+    const append = proto.appendEvents;
+    proto.appendEvents = async function (this: typeof proto, rows: EventToStore[], now: number) {
+      const t = performance.now();
+      try {
+        return await append.call(this, rows, now);
+      } finally {
+        s.appends++;
+        s.appended += rows.length;
+        s.appendMs += ms(t);
+      }
+    };
     const claim = proto.claimDeliveries;
     proto.claimDeliveries = async function (this: typeof proto, q) {
+      const t = performance.now();
       const r = await claim.call(this, q);
+      s.claimMs += ms(t);
       s.claims++;
       s.claimed += r.length;
       if (r.length === 0) s.emptyClaims++;
@@ -148,14 +177,22 @@ function instrument() {
       at: AttemptRecord[],
       now: number,
     ) {
-      s.settles++;
-      s.settled += st.length;
-      s.attempts += at.length;
-      return settle.call(this, owner, st, at, now);
+      const t = performance.now();
+      try {
+        return await settle.call(this, owner, st, at, now);
+      } finally {
+        s.settles++;
+        s.settled += st.length;
+        s.attemptRows += at.length;
+        s.settleMs += ms(t);
+      }
     };
   }
   return s;
 }
+
+const rounded = (o: Record<string, number>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v)]));
 
 /** Deliveries by status, and attempts by outcome. */
 async function census(server: RunningServer, backend: Backend) {
@@ -168,6 +205,17 @@ async function census(server: RunningServer, backend: Backend) {
   const obj = (rs: { k: string; n: number | string }[]) =>
     Object.fromEntries(rs.map((r) => [r.k, Number(r.n)]));
   return { deliveries: obj(await rows(q1)), attempts: obj(await rows(q2)) };
+}
+
+/** Event-loop delay from now until the returned function is called (ms): how long the loop was blocked. */
+function loopDelay(): () => { p50: number; p99: number; max: number } {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  return () => {
+    h.disable();
+    const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
+    return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+  };
 }
 
 async function untilSettled(server: RunningServer, pollMs: number, timeoutMs: number): Promise<number> {
@@ -282,8 +330,7 @@ function runReceiver(): void {
       server.close(() => r());
       server.closeAllConnections();
     });
-    send({ type: 'stopped' });
-    process.disconnect();
+    finish({ type: 'stopped' });
   });
 }
 
@@ -317,39 +364,50 @@ async function runSeed(
     }
   };
   await Promise.all(Array.from({ length: 4 }, client));
+  // PostgreSQL: autovacuum would analyze the freshly filled tables within a minute (autovacuum_naptime); the
+  // delivery run starts a second later, so do it here, or the claim query is planned without statistics
+  // (bitmap scan of every pending row + sort: ~70-85 ms per claim of 500 instead of ~20). BENCH_PG_NO_ANALYZE=1
+  // skips it.
+  if (backend === 'postgres' && process.env.BENCH_PG_NO_ANALYZE !== '1') {
+    await (server.store as unknown as PostgresStore).pool.query(
+      `ANALYZE ${where}.events; ANALYZE ${where}.deliveries`,
+    );
+  }
   const counts = await census(server, backend);
   await server.close();
-  send({ type: 'seeded', events, ms: Math.round(performance.now() - t0), ...counts });
-  process.disconnect();
+  finish({ type: 'seeded', events, ms: Math.round(performance.now() - t0), ...counts });
 }
 
 async function runDeliver(backend: Backend, where: string): Promise<void> {
   const cpu0 = cpuMs();
   const startAt = epoch();
   const s = instrument();
+  const loop = loopDelay();
   const server = await mlgrid(backend, where, true);
   const readyAt = epoch();
   send({ type: 'started', startAt, readyAt });
   on('drain', async () => {
-    const settledAt = await untilSettled(server, 5, 60_000);
+    const eventLoop = loop();
+    const settledAt = await untilSettled(server, 25, 60_000);
     const cpu = cpuMs() - cpu0;
     const counts = await census(server, backend);
     await server.close();
-    send({ type: 'drained', settledAt, cpuMs: cpu, ...s, ...counts });
-    process.disconnect();
+    finish({ type: 'drained', settledAt, cpuMs: cpu, ...rounded(s), ...counts, eventLoop });
   });
 }
 
 async function runServe(backend: Backend, where: string, endpointUrl: string): Promise<void> {
   const s = instrument();
-  const server = await mlgrid(backend, where, true);
+  // BENCH_DISPATCH=off: diagnostic only (publish acks without the dispatcher; nothing arrives, the run fails).
+  const server = await mlgrid(backend, where, process.env.BENCH_DISPATCH !== 'off');
   const key = await provision(server, endpointUrl, 0);
+  const loop = loopDelay();
   on('stop', async () => {
-    await untilSettled(server, 5, 60_000);
+    const eventLoop = loop();
+    if (process.env.BENCH_DISPATCH !== 'off') await untilSettled(server, 25, 60_000);
     const counts = await census(server, backend);
     await server.close();
-    send({ type: 'stopped', ...s, ...counts });
-    process.disconnect();
+    finish({ type: 'stopped', ...rounded(s), ...counts, eventLoop });
   });
   send({
     type: 'ready',

@@ -2,7 +2,7 @@
  * Runs the benchmarks (each in its own process, with workspace imports resolved to sources), prints a
  * summary and writes bench/results/<YYYY-MM-DD>-<name>.json (machine info + every figure).
  *
- *   npm run bench [-- --name <label>] [-- --only routing|publish] [-- --no-normal]
+ *   npm run bench [-- --name <label>] [-- --only routing|publish|delivery] [-- --no-normal]
  *
  * <name> defaults to the host name; an existing file of the same name is never overwritten (-2, -3… is added).
  */
@@ -11,6 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, hostname, loadavg, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { DeliveryResult } from './delivery.js';
 import type { PublishResult } from './publish.js';
 import type { RoutingResult } from './routing.js';
 import { arg, fmt, fmt2, QUICK, table } from './lib/util.js';
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
   let routing: RoutingResult | undefined;
   let publish: PublishResult | undefined;
+  let delivery: DeliveryResult | undefined;
   const tmp = (s: string) => `${RESULTS}${s}-${process.pid}.tmp`;
   try {
     if (only === undefined || only === 'routing') {
@@ -99,9 +101,16 @@ async function main(): Promise<void> {
       publish = JSON.parse(readFileSync(tmp('publish'), 'utf8')) as PublishResult;
       console.log('');
     }
+    if (only === undefined || only === 'delivery') {
+      console.log('== delivery ==');
+      await runScript('delivery', tmp('delivery'), []);
+      delivery = JSON.parse(readFileSync(tmp('delivery'), 'utf8')) as DeliveryResult;
+      console.log('');
+    }
   } finally {
     rmSync(tmp('routing'), { force: true });
     rmSync(tmp('publish'), { force: true });
+    rmSync(tmp('delivery'), { force: true });
   }
 
   const rows: (string | number)[][] = [];
@@ -156,6 +165,35 @@ async function main(): Promise<void> {
       '',
     ]);
   }
+  if (delivery) {
+    const s = delivery.summary;
+    const tp = (label: string, x?: number, raw?: number, ratio?: number) => {
+      if (x !== undefined)
+        rows.push([
+          `delivery ${label}`,
+          `mlgrid ${fmt(x)} ev/s`,
+          raw !== undefined ? `raw ${fmt(raw)}` : '',
+          ratio !== undefined ? `ratio ${fmt2(ratio)}` : '',
+        ]);
+    };
+    tp('1 event/request, SQLite', s.sqliteSingle, s.rawSingle, s.ratioSqliteSingle);
+    tp('1 event/request, PostgreSQL', s.postgresSingle, s.rawSingle, s.ratioPostgresSingle);
+    tp('100 events/request, SQLite', s.sqliteBatch, s.rawBatch, s.ratioSqliteBatch);
+    tp('100 events/request, PostgreSQL', s.postgresBatch, s.rawBatch, s.ratioPostgresBatch);
+    for (const [k, m] of Object.entries(s.latency)) {
+      if (!m || k.startsWith('direct')) continue;
+      const direct = s.latency[k.replace(/^\D+/, 'direct')];
+      rows.push([
+        `delivery latency ${k.replace(/\d+$/, '')}, ${k.replace(/^\D+/, '')} ev/request, 1,000 ev/s`,
+        `p50 ${fmt2(m.p50)} / p99 ${fmt2(m.p99)} ms`,
+        direct ? `direct p50 ${fmt2(direct.p50)} / p99 ${fmt2(direct.p99)}` : '',
+        '',
+      ]);
+    }
+    for (const [k, g] of Object.entries(delivery.goals))
+      if (g.measured !== undefined)
+        rows.push([`delivery goal ${k} (${g.goal})`, String(g.measured), g.met ? 'met' : 'MISSED', '']);
+  }
   console.log('== summary ==');
   console.log(table(['measure', 'mlgrid', 'baseline / limit', 'ratio'], rows));
 
@@ -171,6 +209,7 @@ async function main(): Promise<void> {
     },
     ...(routing ? { routing } : {}),
     ...(publish ? { publish } : {}),
+    ...(delivery ? { delivery } : {}),
   };
   writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
   console.log(`\nwrote ${out.slice(ROOT.length)}`);

@@ -8,6 +8,9 @@
 import { stamped, TOPIC_ID, type EgEvent } from './ml-events.js';
 import { makeBatches } from './publish-bodies.js';
 
+export const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const SUBSCRIPTION = 'deliver-all';
+
 let templates: EgEvent[] | undefined;
 /** 6,400 distinct realistic events (64 × 100, seeded), cycled by sequence number. */
 function template(seq: number): EgEvent {
