@@ -12,6 +12,7 @@ import type {
   ProvisioningState,
   TopicOut,
 } from '@mlgrid/protocol';
+import { isAbsent, parseTags, requiredString, sameLocation } from './arm-fields.js';
 import { invalid } from './errors.js';
 import { isObject, object, oneOf, optBoolean, string, type Json } from './validate.js';
 
@@ -26,7 +27,6 @@ export interface TopicSpec {
 
 const TOPIC_NAME_RE = /^[A-Za-z0-9-]{3,50}$/;
 // Azure Resource Manager tag limits.
-const TAG_LIMITS = { max: 50, nameLength: 512, valueLength: 256 };
 const NETWORK_ACCESS = ['Enabled', 'Disabled'] as const;
 const MAPPING_TYPES = ['Json'] as const;
 const SOURCE_ONLY_FIELDS = ['id', 'topic', 'eventTime'] as const;
@@ -43,7 +43,7 @@ export function validateTopicName(name: string): string {
 export function parseTopicPut(body: unknown, ctx: { name: string }): TopicSpec {
   validateTopicName(ctx.name);
   const b = object(body, 'body');
-  const location = required(b.location, 'location');
+  const location = requiredString(b.location, 'location');
   const tags = parseTags(b.tags, 'tags');
   const p: Json =
     b.properties === undefined || b.properties === null ? {} : object(b.properties, 'properties');
@@ -189,37 +189,6 @@ export function mapCustomEvent(
 }
 
 // ---------------------------------------------------------------- helpers
-
-function isAbsent(v: unknown): v is undefined | null {
-  return v === undefined || v === null;
-}
-
-function required(v: unknown, path: string): string {
-  if (isAbsent(v)) throw invalid(path, 'is required');
-  const s = string(v, path);
-  if (s.trim() === '') throw invalid(path, 'must not be empty');
-  return s;
-}
-
-/** ARM treats "West US 2" and "westus2" as the same region. */
-function sameLocation(a: string, b: string): boolean {
-  const norm = (s: string) => s.replace(/\s+/g, '').toLowerCase();
-  return norm(a) === norm(b);
-}
-
-function parseTags(raw: unknown, path: string): Record<string, string> {
-  if (isAbsent(raw)) return {};
-  const entries = Object.entries(object(raw, path));
-  if (entries.length > TAG_LIMITS.max) throw invalid(path, `must have at most ${TAG_LIMITS.max} tags`);
-  for (const [k, v] of entries) {
-    if (k.length === 0 || k.length > TAG_LIMITS.nameLength) {
-      throw invalid(`${path}.${k}`, `tag names must have 1-${TAG_LIMITS.nameLength} characters`);
-    }
-    string(v, `${path}.${k}`, { max: TAG_LIMITS.valueLength });
-  }
-  // fromEntries defines own properties, so a "__proto__" tag stays data.
-  return Object.fromEntries(entries) as Record<string, string>;
-}
 
 function parseInputSchemaMapping(raw: unknown, path: string): JsonInputSchemaMapping {
   const m = object(raw, path);

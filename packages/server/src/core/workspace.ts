@@ -8,6 +8,8 @@
  * Because of that, a PUT without `mlgridSettings` keeps the current settings instead of resetting them, so an
  * SDK `beginCreateOrUpdate` on an existing workspace does not silently turn failure events off again.
  */
+import { isAbsent, parseTags, requiredString, sameLocation } from './arm-fields.js';
+export { parseTags } from './arm-fields.js';
 import { invalid } from './errors.js';
 import {
   array,
@@ -91,7 +93,6 @@ export interface WorkspaceSpec {
  */
 const WORKSPACE_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$/;
 // Azure Resource Manager tag limits.
-const TAG_LIMITS = { max: 50, nameLength: 512, valueLength: 256 };
 /** Azure: "cannot be changed once the workspace has been created". */
 const IMMUTABLE = ['storageAccount', 'keyVault'] as const;
 
@@ -117,7 +118,7 @@ export function parseWorkspacePut(
   validateWorkspaceName(ctx.name);
   const b = object(body, 'body');
   const p = optionalObject(b.properties, 'properties');
-  const location = nonEmpty(b.location, 'location');
+  const location = requiredString(b.location, 'location');
   const spec: WorkspaceSpec = {
     location,
     tags: parseTags(b.tags, 'tags'),
@@ -266,45 +267,13 @@ export function raisesRunStatusChanged(
 
 // ---------------------------------------------------------------- helpers
 
-function isAbsent(v: unknown): v is undefined | null {
-  return v === undefined || v === null;
-}
-
 function optionalObject(v: unknown, path: string): Json {
   return isAbsent(v) ? {} : object(v, path);
-}
-
-function nonEmpty(v: unknown, path: string): string {
-  if (isAbsent(v)) throw invalid(path, 'is required');
-  const s = string(v, path);
-  if (s.trim() === '') throw invalid(path, 'must not be empty');
-  return s;
-}
-
-/** ARM treats "West US 2" and "westus2" as the same region. */
-function sameLocation(a: string, b: string): boolean {
-  const norm = (s: string) => s.replace(/\s+/g, '').toLowerCase();
-  return norm(a) === norm(b);
 }
 
 /** ARM ids compare case-insensitively. */
 function sameId(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
-}
-
-/** ARM tags: at most 50, names 1-512 characters, string values up to 256. */
-export function parseTags(raw: unknown, path: string): Record<string, string> {
-  if (isAbsent(raw)) return {};
-  const entries = Object.entries(object(raw, path));
-  if (entries.length > TAG_LIMITS.max) throw invalid(path, `must have at most ${TAG_LIMITS.max} tags`);
-  for (const [k, v] of entries) {
-    if (k.length === 0 || k.length > TAG_LIMITS.nameLength) {
-      throw invalid(`${path}.${k}`, `tag names must have 1-${TAG_LIMITS.nameLength} characters`);
-    }
-    string(v, `${path}.${k}`, { max: TAG_LIMITS.valueLength });
-  }
-  // fromEntries defines own properties, so a "__proto__" tag stays data.
-  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 function parseIdentity(raw: unknown, path: string): WorkspaceIdentity {
@@ -342,7 +311,7 @@ function parseIdentity(raw: unknown, path: string): WorkspaceIdentity {
 
 function parseSku(raw: unknown, path: string): WorkspaceSku {
   const o = object(raw, path);
-  const sku: WorkspaceSku = { name: nonEmpty(o.name, `${path}.name`) };
+  const sku: WorkspaceSku = { name: requiredString(o.name, `${path}.name`) };
   if (!isAbsent(o.tier)) sku.tier = oneOf(o.tier, `${path}.tier`, SKU_TIERS);
   const size = optString(o.size, `${path}.size`);
   if (size !== undefined) sku.size = size;
