@@ -527,7 +527,8 @@ export class PostgresStore implements Store {
              lease_owner = NULL, lease_until = NULL
            FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::text[])
              AS s(id, status, attempts, next_at, last_at, code, outcome, reason)
-           WHERE d.id = s.id AND d.lease_owner = $10`,
+           -- the ANY lets the planner reach the rows by primary key instead of a nested loop over a scan
+           WHERE d.id = s.id AND d.id = ANY($1::bigint[]) AND d.lease_owner = $10`,
           [
             col((s) => s.id),
             col((s) => s.status),
