@@ -54,6 +54,21 @@ export function formatSequencer(n: bigint | number): string {
 const WORKSPACE_ID_RE =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i;
 
+/** A workspace as its path names it. */
+export interface WorkspaceRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  workspace: string;
+}
+
+export function workspaceId(r: WorkspaceRef): string {
+  return workspaceResourceId(r.subscriptionId, r.resourceGroup, r.workspace);
+}
+
+export function isWorkspaceId(id: string): boolean {
+  return WORKSPACE_ID_RE.test(id);
+}
+
 export function workspaceResourceId(subscriptionId: string, resourceGroup: string, name: string): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${name}`;
 }

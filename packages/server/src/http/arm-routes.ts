@@ -89,14 +89,10 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
 /** mlgrid extension: a subscription's deliveries (`?status=pending&top=100&after=<id>`), newest last. */
 async function deliveries(scope: string, name: string, req: FastifyRequest, deps: AppDeps) {
   const q = req.query as Record<string, string | undefined>;
-  const top = q.$top ?? q.top;
-  const limit = top === undefined ? 100 : Number(top);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-    throw invalid('top', 'must be an integer from 1 to 1000');
-  if (q.after !== undefined && !/^\d+$/.test(q.after)) throw invalid('after', 'must be a delivery id');
+  const { limit, after } = page(q);
   const rows = await deps.subscriptions.deliveries(scope, name, {
     status: parseDeliveryStatus(q.status),
-    after: q.after,
+    after,
     limit,
   });
   return {

@@ -1,9 +1,7 @@
 /** Azure ML resource paths (api-version 2022-10-01): workspaces, model containers and versions, jobs. */
-export interface WorkspaceRef {
-  subscriptionId: string;
-  resourceGroup: string;
-  workspace: string;
-}
+import type { WorkspaceRef } from '../core/ml-events.js';
+
+export { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 
 export type MlTarget =
   | { kind: 'workspaces'; subscriptionId: string; resourceGroup?: string }
@@ -78,8 +76,4 @@ export function mlAllowedMethods(t: MlTarget): string[] {
     default:
       return ['PUT', 'GET', 'DELETE'];
   }
-}
-
-export function workspaceId(r: WorkspaceRef): string {
-  return `/subscriptions/${r.subscriptionId}/resourceGroups/${r.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${r.workspace}`;
 }

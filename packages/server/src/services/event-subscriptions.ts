@@ -12,14 +12,13 @@ import {
   type EventSubscriptionSpec,
 } from '../core/event-subscription.js';
 import type { RoutingIndex } from '../core/routing.js';
+import { isWorkspaceId } from '../core/ml-events.js';
 import { keysEqual } from '../core/sas.js';
 import { nextSigning, requestedSigning, rotate, signingOf, type SigningState } from '../core/signing.js';
 import type { TopicSpec } from '../core/topic.js';
 import type { DeliveryStatus, DeliveryView, EventSubscriptionRecord, Store } from '../store/types.js';
 import type { ValidationOutcome, WebhookValidator } from './webhook-validation.js';
 
-const WORKSPACE_SCOPE =
-  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i;
 const TOPIC_SCOPE =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.EventGrid\/topics\/[^/]+$/i;
 
@@ -267,7 +266,7 @@ export class EventSubscriptionService {
 
   /** A custom-topic scope must exist; its input schema constrains the delivery schema. */
   private async scopeInputSchema(scope: string): Promise<InputSchema | undefined> {
-    if (WORKSPACE_SCOPE.test(scope)) {
+    if (isWorkspaceId(scope)) {
       // A workspace is a system topic: it must exist, and it raises Event Grid schema events.
       if (!(await this.store.getWorkspace(scope.toLowerCase()))) {
         throw new MlgridError('ResourceNotFound', `The source workspace '${scope}' was not found.`, 'scope');

@@ -20,7 +20,7 @@ import { applyJobUpdate, isTerminal, parseJobPut, renderJob, type JobSpec } from
 import { experimentId } from '../core/job-run.js';
 import { jobDirectory } from '../engine/job-process.js';
 import type { JobRunner } from '../engine/job-runner.js';
-import { workspaceId, type WorkspaceRef } from '../http/ml-path.js';
+import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import type { JobRecord, Store, WorkspaceRecord } from '../store/types.js';
 
 /** How long a DELETE waits for a running job to stop beyond the kill grace. */

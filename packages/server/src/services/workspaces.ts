@@ -21,7 +21,7 @@ import {
   type WorkspaceSpec,
 } from '../core/workspace.js';
 import type { Publisher } from '../engine/publisher.js';
-import { workspaceId, type WorkspaceRef } from '../http/ml-path.js';
+import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import type { ModelContainerRecord, Store, WorkspaceRecord } from '../store/types.js';
 
 export class WorkspaceService {
