@@ -55,15 +55,6 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
       }
     case 'eventSubscriptions':
       return { value: await subscriptions.list(t.scope) };
-    case 'workspace':
-    case 'workspaces':
-    case 'modelContainer':
-    case 'modelContainers':
-    case 'modelVersion':
-    case 'modelVersions':
-    case 'jobs':
-    case 'job':
-      return dispatchMl(t, req, reply, deps, base);
     case 'eventSubscription':
       if (t.action === 'getFullUrl') return subscriptions.getFullUrl(t.scope, t.name);
       if (t.action === 'getDeliveryAttributes') return subscriptions.getDeliveryAttributes(t.scope, t.name);
@@ -83,6 +74,8 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
         default:
           return reply.code((await subscriptions.delete(t.scope, t.name)) ? 200 : 204).send();
       }
+    default:
+      return dispatchMl(t, req, reply, deps, base);
   }
 }
 

@@ -1,4 +1,7 @@
-/** Azure ML resource paths (api-version 2022-10-01): workspaces, model containers and versions, jobs. */
+/**
+ * Azure ML resource paths (api-version 2022-10-01): workspaces, model containers and versions, jobs, data assets,
+ * online endpoints and deployments.
+ */
 import type { WorkspaceRef } from '../core/ml-events.js';
 
 export { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
@@ -11,7 +14,18 @@ export type MlTarget =
   | ({ kind: 'modelVersions'; model: string } & WorkspaceRef)
   | ({ kind: 'modelVersion'; model: string; version: string } & WorkspaceRef)
   | ({ kind: 'jobs' } & WorkspaceRef)
-  | ({ kind: 'job'; job: string; action?: JobAction } & WorkspaceRef);
+  | ({ kind: 'job'; job: string; action?: JobAction } & WorkspaceRef)
+  | ({ kind: 'dataContainers' } & WorkspaceRef)
+  | ({ kind: 'dataContainer'; data: string } & WorkspaceRef)
+  | ({ kind: 'dataVersions'; data: string } & WorkspaceRef)
+  | ({ kind: 'dataVersion'; data: string; version: string } & WorkspaceRef)
+  | ({ kind: 'onlineEndpoints' } & WorkspaceRef)
+  | ({ kind: 'onlineEndpoint'; endpoint: string; action?: EndpointAction } & WorkspaceRef)
+  | ({ kind: 'onlineDeployments'; endpoint: string } & WorkspaceRef)
+  | ({ kind: 'onlineDeployment'; endpoint: string; deployment: string; action?: 'logs' } & WorkspaceRef);
+
+/** Azure's `listKeys` and `regenerateKeys` (POST). The scoring URI is served apart (`/endpoints/{name}/score`). */
+export type EndpointAction = 'listKeys' | 'regenerateKeys';
 
 /**
  * `cancel` (POST) is Azure's; `logs` (GET, mlgrid) returns the job's log; `cancelResult` (GET, mlgrid) is where
@@ -39,6 +53,8 @@ export function parseMlPath(seg: string[], lower: string[]): MlTarget | undefine
   const ws = { ...rg, workspace: seg[7]! };
   if (lower.length === 8) return { kind: 'workspace', ...ws };
   if (lower[8] === 'jobs') return parseJobPath(seg, lower, ws);
+  if (lower[8] === 'data') return parseDataPath(seg, lower, ws);
+  if (lower[8] === 'onlineendpoints') return parseEndpointPath(seg, lower, ws);
   if (lower[8] !== 'models') return undefined;
   if (lower.length === 9) return { kind: 'modelContainers', ...ws };
   const model = seg[9]!;
@@ -61,13 +77,49 @@ function parseJobPath(seg: string[], lower: string[], ws: WorkspaceRef): MlTarge
   return undefined;
 }
 
+function parseDataPath(seg: string[], lower: string[], ws: WorkspaceRef): MlTarget | undefined {
+  if (lower.length === 9) return { kind: 'dataContainers', ...ws };
+  const data = seg[9]!;
+  if (lower.length === 10) return { kind: 'dataContainer', ...ws, data };
+  if (lower[10] !== 'versions') return undefined;
+  if (lower.length === 11) return { kind: 'dataVersions', ...ws, data };
+  if (lower.length === 12) return { kind: 'dataVersion', ...ws, data, version: seg[11]! };
+  return undefined;
+}
+
+function parseEndpointPath(seg: string[], lower: string[], ws: WorkspaceRef): MlTarget | undefined {
+  if (lower.length === 9) return { kind: 'onlineEndpoints', ...ws };
+  const endpoint = seg[9]!;
+  if (lower.length === 10) return { kind: 'onlineEndpoint', ...ws, endpoint };
+  if (lower.length === 11 && lower[10] === 'listkeys')
+    return { kind: 'onlineEndpoint', ...ws, endpoint, action: 'listKeys' };
+  if (lower.length === 11 && lower[10] === 'regeneratekeys')
+    return { kind: 'onlineEndpoint', ...ws, endpoint, action: 'regenerateKeys' };
+  if (lower[10] !== 'deployments') return undefined;
+  if (lower.length === 11) return { kind: 'onlineDeployments', ...ws, endpoint };
+  const d = { kind: 'onlineDeployment' as const, ...ws, endpoint, deployment: seg[11]! };
+  if (lower.length === 12) return d;
+  if (lower.length === 13 && lower[12] === 'getlogs') return { ...d, action: 'logs' };
+  return undefined;
+}
+
 export function mlAllowedMethods(t: MlTarget): string[] {
   switch (t.kind) {
     case 'workspaces':
     case 'modelContainers':
     case 'modelVersions':
     case 'jobs':
+    case 'dataContainers':
+    case 'dataVersions':
+    case 'onlineEndpoints':
+    case 'onlineDeployments':
       return ['GET'];
+    case 'onlineEndpoint':
+      if (t.action) return ['POST'];
+      return ['PUT', 'GET', 'PATCH', 'DELETE'];
+    case 'onlineDeployment':
+      if (t.action) return ['POST'];
+      return ['PUT', 'GET', 'PATCH', 'DELETE'];
     case 'job':
       if (t.action === 'cancel') return ['POST'];
       return t.action ? ['GET'] : ['PUT', 'GET', 'DELETE'];

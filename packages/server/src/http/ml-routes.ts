@@ -1,6 +1,6 @@
 /** Azure ML resource routes (workspaces, models, jobs), dispatched from the ARM catch-all. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { invalid } from '../core/errors.js';
+import { invalid, MlgridError } from '../core/errors.js';
 import { isTerminal } from '../core/job.js';
 import type { AppDeps } from './app.js';
 import { workspaceId, type MlTarget } from './ml-path.js';
@@ -46,6 +46,8 @@ export async function dispatchMl(
       return { value: await deps.jobs.list(t, base) };
     case 'job':
       return job(t, req, reply, deps, base);
+    default:
+      throw new MlgridError('RouteNotFound', `${t.kind} is not served yet.`);
   }
 }
 

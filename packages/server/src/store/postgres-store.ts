@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
 import { PostgresJobs } from './postgres-jobs.js';
+import { PostgresResources } from './postgres-resources.js';
 import {
   toModelContainer,
   toModelVersion,
@@ -21,6 +22,8 @@ import type {
   AttemptView,
   ClaimedDelivery,
   ReplayEvent,
+  ResourcePut,
+  ResourceRecord,
   Settlement,
   DeliveryQuery,
   DeliveryStatus,
@@ -50,15 +53,15 @@ export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly capabilities = { multiNode: true, notify: true };
   private readonly jobs: PostgresJobs;
+  private readonly res: PostgresResources;
   private constructor(
     readonly pool: pg.Pool,
     private readonly connect: pg.ClientConfig,
   ) {
-    this.jobs = new PostgresJobs(
-      pool,
-      (fn) => this.tx(fn),
-      (c, events, now) => this.appendIn(c, events, now),
-    );
+    const tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T> = (fn) => this.tx(fn);
+    const append = (c: pg.PoolClient, events: EventToStore[], now: number) => this.appendIn(c, events, now);
+    this.jobs = new PostgresJobs(pool, tx, append);
+    this.res = new PostgresResources(pool, tx, append);
   }
 
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
@@ -346,6 +349,7 @@ export class PostgresStore implements Store {
       );
       await c.query('DELETE FROM model_containers WHERE workspace_key = $1', [key]);
       await c.query('DELETE FROM jobs WHERE workspace_key = $1', [key]);
+      await this.res.deleteBelow(c, key);
       return ((await c.query('DELETE FROM workspaces WHERE key = $1', [key])).rowCount ?? 0) > 0;
     });
   }
@@ -408,6 +412,26 @@ export class PostgresStore implements Store {
       await this.appendIn(c, events(sequencer), now);
       return { created: res.rows[0].created, sequencer };
     });
+  }
+
+  putResource(
+    rec: Omit<ResourceRecord, 'sequencer'>,
+    now: number,
+    opts?: ResourcePut,
+  ): Promise<{ created: boolean; updated: boolean; rec?: ResourceRecord }> {
+    return this.res.put(rec, now, opts);
+  }
+
+  getResource(key: string): Promise<ResourceRecord | undefined> {
+    return this.res.get(key);
+  }
+
+  listResources(q: { kind: string; parentKey?: string; lookup?: string }): Promise<ResourceRecord[]> {
+    return this.res.list(q);
+  }
+
+  deleteResource(key: string, now: number, events?: EventToStore[]): Promise<boolean> {
+    return this.res.delete(key, now, events);
   }
 
   async getModelVersion(key: string): Promise<ModelVersionRecord | undefined> {

@@ -11,6 +11,7 @@ import type {
   ModelContainerRecord,
   ModelVersionRecord,
   ReplayEvent,
+  ResourceRecord,
   TopicRecord,
   WorkspaceRecord,
 } from './types.js';
@@ -246,4 +247,24 @@ export function applyJobPatch(cur: JobRecord, p: JobStatusPatch): JobRecord | un
   for (const k of ['startedAt', 'endedAt', 'failureReason'] as const) if (p[k] !== undefined) next[k] = p[k];
   if (p.exitCode !== undefined) next.exitCode = p.exitCode;
   return next;
+}
+
+export function toResource(r: Row | undefined): ResourceRecord | undefined {
+  if (!r) return undefined;
+  return {
+    key: r.key as string,
+    kind: r.kind as string,
+    parentKey: r.parent_key as string,
+    name: r.name as string,
+    ...(r.lookup == null ? {} : { lookup: r.lookup as string }),
+    spec: JSON.parse(r.spec as string),
+    sequencer: Number(r.sequencer),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+/** The upper bound of a key's descendants: keys k with `key + '/' <= k < descendantsEnd(key)`. */
+export function descendantsEnd(key: string): string {
+  return `${key}0`;
 }

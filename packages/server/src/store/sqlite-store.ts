@@ -10,6 +10,8 @@ import type {
   AttemptView,
   ClaimedDelivery,
   ReplayEvent,
+  ResourcePut,
+  ResourceRecord,
   Settlement,
   DeliveryQuery,
   DeliveryStatus,
@@ -26,6 +28,7 @@ import type {
 } from './types.js';
 
 import { SqliteJobs } from './sqlite-jobs.js';
+import { SqliteResources } from './sqlite-resources.js';
 import { prepareWorkspace } from './sqlite-workspace.js';
 import {
   toModelContainer,
@@ -57,6 +60,7 @@ export class SqliteStore implements Store {
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly ws: ReturnType<typeof prepareWorkspace>;
   private readonly jobs: SqliteJobs;
+  private readonly res: SqliteResources;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.dataDir === ':memory:';
@@ -89,6 +93,7 @@ export class SqliteStore implements Store {
     this.stmts = prepare(this.db);
     this.ws = prepareWorkspace(this.db);
     this.jobs = new SqliteJobs(this.db, (events, now) => this.appendSync(events, now));
+    this.res = new SqliteResources(this.db, (events, now) => this.appendSync(events, now));
   }
 
   private migrate(): void {
@@ -243,6 +248,7 @@ export class SqliteStore implements Store {
       this.ws.deleteWorkspaceVersions.run(key);
       this.ws.deleteWorkspaceContainers.run(key);
       this.jobs.deleteByWorkspace(key);
+      this.res.deleteBelow(key);
       return this.ws.deleteWorkspace.run(key).changes > 0;
     })();
   }
@@ -282,6 +288,26 @@ export class SqliteStore implements Store {
       this.appendSync(events(sequencer), now);
       return { created, sequencer };
     })();
+  }
+
+  async putResource(
+    rec: Omit<ResourceRecord, 'sequencer'>,
+    now: number,
+    opts?: ResourcePut,
+  ): Promise<{ created: boolean; updated: boolean; rec?: ResourceRecord }> {
+    return this.res.put(rec, now, opts);
+  }
+
+  async getResource(key: string): Promise<ResourceRecord | undefined> {
+    return this.res.get(key);
+  }
+
+  async listResources(q: { kind: string; parentKey?: string; lookup?: string }): Promise<ResourceRecord[]> {
+    return this.res.list(q);
+  }
+
+  async deleteResource(key: string, now: number, events?: EventToStore[]): Promise<boolean> {
+    return this.res.delete(key, now, events);
   }
 
   async getModelVersion(key: string): Promise<ModelVersionRecord | undefined> {

@@ -216,6 +216,34 @@ export interface JobStatusPatch {
   failureReason?: string;
 }
 
+/**
+ * A resource kept as a JSON document (data assets, online endpoints and deployments, principals, API keys, role
+ * assignments): the kinds that need no query beyond key, parent, kind and one secondary `lookup` key.
+ */
+export interface ResourceRecord {
+  /** Lower-cased resource id; descendants are the keys below `key + '/'`. */
+  key: string;
+  kind: string;
+  /** Lower-cased id of the parent resource (`''` for none). */
+  parentKey: string;
+  /** The name as the client spelled it. */
+  name: string;
+  /** A secondary key to find the resource by (e.g. an API key's hash, an assignment's principal). */
+  lookup?: string;
+  spec: unknown; // owned by the core module of the kind
+  /** 1 at creation, +1 per committed put: compare-and-set token and event order. */
+  sequencer: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ResourcePut {
+  /** Applied only when the stored sequencer is this (0 = only when absent); otherwise `updated: false`. */
+  ifSequencer?: number;
+  /** Events to commit in the same transaction, given the record as stored (outbox). */
+  events?: (rec: ResourceRecord) => EventToStore[];
+}
+
 export interface StoreCapabilities {
   /** Several mlgrid processes may share this store. */
   multiNode: boolean;
@@ -256,7 +284,7 @@ export interface Store {
   putWorkspace(rec: WorkspaceRecord): Promise<{ created: boolean }>;
   getWorkspace(key: string): Promise<WorkspaceRecord | undefined>;
   listWorkspaces(filter: { subscriptionId: string; resourceGroup?: string }): Promise<WorkspaceRecord[]>;
-  /** Deletes the workspace with its models and jobs. */
+  /** Deletes the workspace with its models, jobs and every resource document below it. */
   deleteWorkspace(key: string): Promise<boolean>;
 
   putModelContainer(rec: ModelContainerRecord): Promise<{ created: boolean }>;
@@ -307,6 +335,21 @@ export interface Store {
   /** Extends the lease of every job `runnerId` holds (a runner lets go of a job when it ends); returns how many. */
   renewJobLeases(runnerId: string, leaseUntil: number): Promise<number>;
   deleteJob(key: string): Promise<boolean>;
+
+  /**
+   * Inserts or replaces a resource document (created time kept on replace; sequencer +1) with its events in one
+   * transaction. `updated: false` (nothing written) when `ifSequencer` does not match; `rec` is then the stored one.
+   */
+  putResource(
+    rec: Omit<ResourceRecord, 'sequencer'>,
+    now: number,
+    opts?: ResourcePut,
+  ): Promise<{ created: boolean; updated: boolean; rec?: ResourceRecord }>;
+  getResource(key: string): Promise<ResourceRecord | undefined>;
+  /** By kind, and parent or lookup key when given; oldest first. */
+  listResources(q: { kind: string; parentKey?: string; lookup?: string }): Promise<ResourceRecord[]>;
+  /** Deletes the resource and every resource below it (with `events` in the same transaction). */
+  deleteResource(key: string, now: number, events?: EventToStore[]): Promise<boolean>;
 
   /** Commits every event and its deliveries in one transaction (group commit), all or none. */
   appendEvents(events: EventToStore[], now: number): Promise<void>;
