@@ -120,17 +120,10 @@ export function allowedMethods(t: ArmTarget): string[] {
     case 'topics':
     case 'eventSubscriptions':
       return ['GET'];
-    case 'workspace':
-    case 'workspaces':
-    case 'modelContainer':
-    case 'modelContainers':
-    case 'modelVersion':
-    case 'modelVersions':
-    case 'jobs':
-    case 'job':
-      return mlAllowedMethods(t);
     case 'eventSubscription':
       if (!t.action) return ['PUT', 'GET', 'PATCH', 'DELETE'];
       return [Object.values(EVENT_SUBSCRIPTION_ACTIONS).find(([a]) => a === t.action)![1]];
+    default:
+      return mlAllowedMethods(t);
   }
 }
