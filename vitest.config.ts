@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,6 +8,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['mlgrid-source'], externalConditions: ['mlgrid-source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    // Never read the developer's own CLI defaults (~/.mlgrid/config.json): this folder does not exist.
+    env: { MLGRID_CONFIG_DIR: join(tmpdir(), `mlgrid-test-config-none-${process.pid}`) },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Server processes and PostgreSQL schemas are per test file; files run in parallel.

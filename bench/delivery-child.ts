@@ -31,7 +31,12 @@ import { startServer, type RunningServer } from '../packages/server/src/server.j
 import { PostgresStore } from '../packages/server/src/store/postgres-store.js';
 import { SqliteStore } from '../packages/server/src/store/sqlite-store.js';
 import type { StoreConfig } from '../packages/server/src/store/index.js';
-import type { AttemptRecord, EventToStore, Settlement } from '../packages/server/src/store/types.js';
+import type {
+  AttemptRecord,
+  DeliveryLease,
+  EventToStore,
+  Settlement,
+} from '../packages/server/src/store/types.js';
 import { PG_URL, publishBody, scanIds, seqOf, SUBSCRIPTION } from './lib/delivery-events.js';
 import { TOPIC_ID } from './lib/ml-events.js';
 
@@ -149,10 +154,15 @@ function instrument() {
   const ms = (t: number) => performance.now() - t;
   for (const proto of [SqliteStore.prototype, PostgresStore.prototype]) {
     const append = proto.appendEvents;
-    proto.appendEvents = async function (this: typeof proto, rows: EventToStore[], now: number) {
+    proto.appendEvents = async function (
+      this: typeof proto,
+      rows: EventToStore[],
+      now: number,
+      lease?: DeliveryLease,
+    ) {
       const t = performance.now();
       try {
-        return await append.call(this, rows, now);
+        return await append.call(this, rows, now, lease);
       } finally {
         s.appends++;
         s.appended += rows.length;

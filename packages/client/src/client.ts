@@ -1,5 +1,10 @@
 /** `MlgridClient`: typed resources over mlgrid's Azure-shaped REST API. */
 import type { EventSubscriptionOut, EventSubscriptionPatch, TopicKeys, TopicOut } from '@mlgrid/protocol';
+import { OnlineDeployments, OnlineEndpoints } from './endpoints.js';
+import { Principals, RoleAssignments } from './access.js';
+import { Artifacts } from './artifacts.js';
+import { DataAssets } from './data.js';
+import { JobReports, type MetricIn, type MetricSeriesOut, type StatusReportIn } from './run.js';
 import { API_VERSIONS, seg, Transport, type FetchLike } from './http.js';
 import {
   TERMINAL_JOB_STATUSES,
@@ -59,6 +64,15 @@ export class MlgridClient {
   readonly jobs: Jobs;
   readonly topics: Topics;
   readonly eventSubscriptions: EventSubscriptions;
+  /** Access control (see access.ts): principals and their keys (admin key), role assignments. */
+  readonly principals: Principals;
+  readonly roleAssignments: RoleAssignments;
+  readonly onlineEndpoints: OnlineEndpoints;
+  readonly onlineDeployments: OnlineDeployments;
+  /** mlgrid's artifact store (see artifacts.ts): uploads whose URI a model version registers. */
+  readonly artifacts: Artifacts;
+  /** Data assets (see data.ts): local CSV and Parquet data, described at registration. */
+  readonly data: DataAssets;
   private readonly http: Transport;
 
   constructor(opts: MlgridClientOptions) {
@@ -71,6 +85,12 @@ export class MlgridClient {
     this.jobs = new Jobs(this.http, this);
     this.topics = new Topics(this.http, this);
     this.eventSubscriptions = new EventSubscriptions(this.http);
+    this.principals = new Principals(this.http);
+    this.roleAssignments = new RoleAssignments(this.http);
+    this.onlineEndpoints = new OnlineEndpoints(this.http, this);
+    this.onlineDeployments = new OnlineDeployments(this.http, this);
+    this.artifacts = new Artifacts(this.http, this);
+    this.data = new DataAssets(this.http, this);
   }
 
   /** `/subscriptions/{s}`: the widest event-subscription scope. */
@@ -234,6 +254,18 @@ class Jobs {
   /** Cancels a running job, waits for it, deletes it and its log. */
   delete(rg: string, ws: string, name: string): Promise<boolean> {
     return this.http.delete(this.path(rg, ws, name), ML);
+  }
+  /** mlgrid: a job run elsewhere (`mlgrid.runner: external`) reports its status; Run events follow. */
+  reportStatus(rg: string, ws: string, name: string, report: StatusReportIn) {
+    return new JobReports(this.http).reportStatus(this.path(rg, ws, name), report);
+  }
+  /** mlgrid: appends points to the job's metric series. */
+  logMetrics(rg: string, ws: string, name: string, metrics: MetricIn[]): Promise<{ logged: number }> {
+    return new JobReports(this.http).logMetrics(this.path(rg, ws, name), metrics);
+  }
+  /** mlgrid: the job's metric series (or the one named). */
+  getMetrics(rg: string, ws: string, name: string, metric?: string): Promise<MetricSeriesOut[]> {
+    return new JobReports(this.http).getMetrics(this.path(rg, ws, name), metric);
   }
   /** The job's log (stdout and stderr), or its last `tail` lines. */
   logs(rg: string, ws: string, name: string, opts: { tail?: number } = {}): Promise<string> {

@@ -12,6 +12,8 @@ export interface RequestOptions {
   apiVersion?: string;
   query?: Query;
   body?: unknown;
+  /** Sent as is instead of JSON (an artifact file); a stream is sent without buffering. */
+  rawBody?: Uint8Array | Blob | ReadableStream<Uint8Array> | string;
   headers?: Record<string, string>;
   /** Send the admin key as `Authorization: Bearer` (default true). */
   bearer?: boolean;
@@ -38,13 +40,19 @@ export class Transport {
     const url = this.url(pathOrUrl, opts.apiVersion, opts.query);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.bearer !== false && this.key !== undefined) headers.authorization = `Bearer ${this.key}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
+    let body: RequestOptions['rawBody'];
+    if (opts.rawBody !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      body = opts.rawBody;
+    } else if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }
     Object.assign(headers, opts.headers);
-    const res = await this.fetchImpl(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const init = { method, headers, ...(body !== undefined ? { body: body as RequestInit['body'] } : {}) };
+    // fetch streams a ReadableStream body only in half-duplex mode.
+    if (body instanceof ReadableStream) Object.assign(init, { duplex: 'half' });
+    const res = await this.fetchImpl(url, init);
     if (!res.ok) throw await ApiError.fromResponse(res, method, url);
     return res;
   }

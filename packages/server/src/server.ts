@@ -1,4 +1,5 @@
 /** Boots mlgrid: store, admin credential, routing index, HTTP(S) app. Used by `mlgrid serve` and by tests. */
+import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { RoutingIndex } from './core/routing.js';
@@ -7,15 +8,24 @@ import { EndpointHealth } from './core/endpoint-health.js';
 import { DeadLetterWriter } from './engine/dead-letter-writer.js';
 import { Dispatcher } from './engine/dispatcher.js';
 import { Housekeeping } from './engine/housekeeping.js';
+import { Deployer, DEFAULT_DEPLOYER, type DeployerConfig } from './engine/deployer.js';
 import { DEFAULT_JOBS, JobRunner, type JobsConfig } from './engine/job-runner.js';
 import { Metrics } from './engine/metrics.js';
 import { Publisher } from './engine/publisher.js';
 import { WebhookSender } from './handlers/webhook.js';
+import { DataAssetService } from './services/data-assets.js';
 import { DeliveryOps } from './services/delivery-ops.js';
 import { WebhookValidator } from './services/webhook-validation.js';
+import { DeploymentService, modelPaths } from './services/deployments.js';
+import { EndpointService } from './services/endpoints.js';
 import { JobService } from './services/jobs.js';
+import { ArtifactService, type ArtifactsConfig } from './services/artifacts.js';
+import { JOB_TOKEN_META, JobReportService } from './services/job-reports.js';
+import { DEFAULT_MAX_FILE_BYTES } from './core/artifact.js';
 import { WorkspaceService } from './services/workspaces.js';
 import { AdminAuth, ADMIN_KEY_META, hashKey, newAdminKey } from './http/admin-auth.js';
+import { Authorizer } from './http/authz.js';
+import { AccessService } from './services/access.js';
 import { buildApp } from './http/app.js';
 import { EventSubscriptionService } from './services/event-subscriptions.js';
 import { TopicService } from './services/topics.js';
@@ -45,8 +55,9 @@ export const DEFAULT_DELIVERY: DeliveryConfig = {
   enabled: true,
   timeScale: 1,
   timeoutMs: 30_000,
-  concurrency: 64,
-  perEndpoint: 8,
+  // Requests in flight: all endpoints / one endpoint origin (= the sender's keep-alive pool per origin).
+  concurrency: 256,
+  perEndpoint: 64,
   claimLimit: 500,
   leaseMs: 120_000,
   pollMs: 1000,
@@ -68,6 +79,10 @@ export interface ServerConfig {
   delivery?: Partial<DeliveryConfig>;
   /** Command jobs; `dir` defaults to `<dataDir>/jobs` (set it for PostgreSQL nodes sharing a volume). */
   jobs?: Partial<JobsConfig>;
+  /** Online deployments' scoring processes; logs under `<dataDir>/deployments` by default. */
+  deployments?: Partial<DeployerConfig>;
+  /** The artifact store; `dir` defaults to `<dataDir>/artifacts` (shared storage for PostgreSQL nodes). */
+  artifacts?: Partial<ArtifactsConfig>;
 }
 
 export interface RunningServer {
@@ -85,6 +100,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
   const store = await openStore(cfg.store);
   let unwatch = async () => {};
   let stopRunner = async () => {};
+  let stopDeployments = async () => {};
   try {
     let generatedAdminKey: string | undefined;
     let hash: string;
@@ -117,16 +133,47 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     );
     const wake = () => dispatcher.wake();
     const publisher = new Publisher(store, index, Date.now, wake, metrics);
+    publisher.handOffTo(dispatcher); // fresh deliveries skip the claim query while it runs
     const ops = new DeliveryOps(store, wake);
     const workspaces = new WorkspaceService(store, publisher);
     const jc: JobsConfig = { ...DEFAULT_JOBS, dir: `${cfg.dataDir}/jobs`, ...cfg.jobs };
-    const runner = new JobRunner(store, publisher, jc, log.child({ component: 'jobs' }));
+    // Job tokens are signed with one secret per store, so every node accepts every node's tokens.
+    const jobSecret = await store.initMeta(JOB_TOKEN_META, randomBytes(32).toString('hex'));
+    const jobReports = new JobReportService(store, publisher, jobSecret);
+    const listening: { url?: string } = {}; // known once listening; jobs only start after that in practice
+    const runner = new JobRunner(
+      store,
+      publisher,
+      jc,
+      log.child({ component: 'jobs' }),
+      undefined,
+      (ws, job) => jobReports.processEnv(ws, job, listening.url),
+    );
+    const artifacts = new ArtifactService(store, {
+      dir: `${cfg.dataDir}/artifacts`,
+      maxFileBytes: DEFAULT_MAX_FILE_BYTES,
+      ...cfg.artifacts,
+    });
     const jobs = new JobService(store, runner, jc);
+    const deployer = new Deployer(
+      { ...DEFAULT_DEPLOYER, dir: `${cfg.dataDir}/deployments`, ...cfg.deployments },
+      log.child({ component: 'deployer' }),
+    );
+    const deployments = new DeploymentService(
+      store,
+      publisher,
+      deployer,
+      log.child({ component: 'deployer' }),
+      modelPaths((ws, sha) => artifacts.localFolder(ws, sha)),
+    );
+    const endpoints = new EndpointService(store, deployments);
+    stopDeployments = () => deployments.close();
     if (!store.capabilities.multiNode) await store.releaseLeases(); // one process owns the file: old leases are dead
     const housekeeping = new Housekeeping(store, subscriptions, d, log);
     let tls: TlsMaterial | undefined;
     if (cfg.tls?.mode === 'self-signed') tls = await selfSignedTls(cfg.dataDir);
     else if (cfg.tls?.mode === 'files') tls = tlsFromFiles(cfg.tls.certFile, cfg.tls.keyFile);
+    const access = new AccessService(store);
     const app = buildApp({
       topics,
       subscriptions,
@@ -134,14 +181,22 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       ops,
       workspaces,
       jobs,
+      artifacts,
+      jobReports,
+      endpoints,
+      deployments,
+      data: new DataAssetService(store),
       metrics: () => metrics.render(),
       admin: new AdminAuth(hash),
+      access,
+      authz: new Authorizer(new AdminAuth(hash), access),
       logger: log,
       publicUrl: cfg.publicUrl,
       ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
     });
     stopRunner = () => runner.stop();
     await runner.start(); // ends the jobs a previous process left running before taking new ones
+    await deployments.start(); // restarts the scoring processes of deployments that succeeded before
     await app.listen({ host: cfg.host, port: cfg.port });
     if (d.enabled) dispatcher.start();
     housekeeping.start();
@@ -149,6 +204,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
     const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
     const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+    listening.url = url;
     return {
       url,
       app,
@@ -158,6 +214,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       async close() {
         await app.close(); // stops accepting, waits for in-flight requests (and their commits)
         await runner.stop(); // running jobs are killed and marked Failed; queued ones wait for the next start
+        await stopDeployments(); // scoring processes stop; they start again with the next server
         housekeeping.stop();
         await dispatcher.stop(); // finishes attempts in flight, hands back its leases
         await deadLetters.flush();
@@ -168,6 +225,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     };
   } catch (err) {
     await stopRunner();
+    await stopDeployments();
     await unwatch();
     await store.close();
     throw err;

@@ -367,7 +367,7 @@ describe('failures', () => {
     });
     const missing = await mlgrid('eventgrid', 'topic', 'show', '-n', 't1', ...conn());
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/required option '-g, --resource-group <group>' not specified/);
+    expect(missing.stderr).toMatch(/-g\/--resource-group is required.*mlgrid configure --defaults group=/);
     const help = await mlgrid('eventgrid', 'topic', 'create', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--input-mapping-default-values/);

@@ -186,6 +186,61 @@ describe.each(backends)('Store contract on $name', (backend) => {
       expect(d0!.status).toBe('pending');
     });
 
+    it('stores deliveries leased at birth for the fresh hand-off, and hands them back like a claim', async () => {
+      const t = topic('t-fresh');
+      await store.putTopic(t);
+      const [a, b] = [subscription(t.id, 'fa'), subscription(t.id, 'fb')];
+      await store.putEventSubscription(a);
+      await store.putEventSubscription(b);
+      const row = (i: number, subs: string[]) => ({
+        eventId: `f${i}`,
+        sourceKey: t.key,
+        eventType: 'T',
+        subject: `s/${i}`,
+        schema: 'EventGridSchema',
+        body: JSON.stringify({ id: `f${i}`, n: i }),
+        subscriptionKeys: subs,
+      });
+      const fresh = await store.appendEvents([row(0, [a.key, b.key]), row(1, []), row(2, [b.key])], 1000, {
+        owner: 'w1',
+        until: 5000,
+      });
+      expect(fresh.map((d) => [d.event.eventId, d.subscriptionKey]).sort()).toEqual([
+        ['f0', a.key],
+        ['f0', b.key],
+        ['f2', b.key],
+      ]);
+      const f2 = fresh.find((d) => d.event.eventId === 'f2')!;
+      expect(f2).toMatchObject({
+        attempts: 0,
+        createdAt: 1000,
+        event: { schema: 'EventGridSchema', body: JSON.stringify({ id: 'f2', n: 2 }), publishedAt: 1000 },
+      });
+      const [stored] = await store.listDeliveries(b.key, { limit: 10, ids: [f2.id] });
+      expect(stored!.event.seq).toBe(f2.event.seq);
+      // Leased: nobody else claims them before the lease lapses, and only the owner settles them.
+      expect(await store.claimDeliveries({ owner: 'w2', limit: 10, now: 4999, leaseUntil: 9000 })).toEqual(
+        [],
+      );
+      await store.settleDeliveries('w2', [{ id: f2.id, status: 'delivered', attempts: 1 }], [], 2000);
+      await store.settleDeliveries('w1', [{ id: f2.id, status: 'delivered', attempts: 1 }], [], 2000);
+      expect(await store.countDeliveries(b.key, 'delivered')).toBe(1);
+      // A dead owner's rows come back (SQLite releases every lease at start; elsewhere the lease lapses).
+      expect(await store.releaseLeases('w1')).toBe(2);
+      const again = await store.claimDeliveries({ owner: 'w2', limit: 10, now: 1000, leaseUntil: 9000 });
+      expect(again.map((d) => d.id).sort()).toEqual(
+        fresh
+          .filter((d) => d !== f2)
+          .map((d) => d.id)
+          .sort(),
+      );
+      // Without a lease nothing is returned and the rows are claimable at once.
+      expect(await store.appendEvents([row(3, [a.key])], 1000)).toEqual([]);
+      expect(
+        (await store.claimDeliveries({ owner: 'w3', limit: 10, now: 1000, leaseUntil: 9000 })).length,
+      ).toBe(1);
+    });
+
     it('settles outcomes with the attempt log, and reschedules retries', async () => {
       const { sub } = await seed(3);
       const got = await store.claimDeliveries({ owner: 'w', limit: 10, now: 1000, leaseUntil: 9000 });

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_PORT, DEFAULT_SUBSCRIPTION_ID, env } from '../config.js';
 import { MlgridError } from '../core/errors.js';
 import { collectOccurrence, markOccurrences, parseBool } from './eventgrid-args.js';
+import { resolveDefaults } from './defaults.js';
 import { ArmClient, ArmRequestError } from './http-client.js';
 import { OUTPUT_FORMATS, formatOutput, type CliIo, type OutputFormat } from './output.js';
 
@@ -64,7 +65,10 @@ export function addGlobalOptions(cmd: Command): Command {
   const group = 'Global Arguments:';
   return cmd
     .addOption(
-      new Option('--subscription <id>', 'subscription id (env MLGRID_SUBSCRIPTION)').helpGroup(group),
+      new Option(
+        '--subscription <id>',
+        'subscription id (env MLGRID_SUBSCRIPTION, or mlgrid configure)',
+      ).helpGroup(group),
     )
     .addOption(
       new Option('-o, --output <format>', 'output format')
@@ -78,7 +82,12 @@ export function addGlobalOptions(cmd: Command): Command {
         `mlgrid server URL (env MLGRID_SERVER, default ${DEFAULT_SERVER})`,
       ).helpGroup(group),
     )
-    .addOption(new Option('--key <key>', 'admin key sent as Bearer (env MLGRID_KEY)').helpGroup(group));
+    .addOption(
+      new Option(
+        '--key <key>',
+        'admin key or a principal API key, sent as Bearer (env MLGRID_KEY)',
+      ).helpGroup(group),
+    );
 }
 
 export interface Context {
@@ -126,6 +135,7 @@ export function action<F extends object>(
   return async (_opts: unknown, cmd: Command): Promise<void> => {
     const flags = cmd.opts<F & GlobalFlags>();
     try {
+      resolveDefaults(cmd, flags as Record<string, unknown>); // `mlgrid configure --defaults`
       await handler(flags, contextFor(flags, io));
     } catch (err) {
       io.stderr(formatCliError(err, flags.key ?? env('MLGRID_KEY')));

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import type { ArmList, TopicKeys, TopicOut } from '@mlgrid/protocol';
 import { buildTopicCreate, buildTopicUpdate, parseKeyName, type TopicCreateFlags } from './eventgrid-args.js';
+import { groupOption, locationOption } from './defaults.js';
 import { action, addGlobalOptions } from './eventgrid-common.js';
 import { topicPath, topicsPath } from './http-client.js';
 import type { CliIo } from './output.js';
@@ -15,7 +16,7 @@ function leaf(parent: Command, name: string, description: string, withName = tru
   const cmd = new Command(name).description(description);
   if (withName) {
     cmd.requiredOption('-n, --name <name>', 'name of the topic');
-    cmd.requiredOption('-g, --resource-group <group>', 'resource group');
+    cmd.addOption(groupOption());
   }
   parent.addCommand(addGlobalOptions(cmd));
   return cmd;
@@ -25,7 +26,7 @@ export function registerTopicCommands(eventgrid: Command, io: CliIo): void {
   const topic = eventgrid.command('topic').description('Manage custom topics');
 
   leaf(topic, 'create', 'Create a topic')
-    .option('-l, --location <location>', 'location', 'local')
+    .addOption(locationOption())
     .addOption(
       new Option(
         '--input-schema <schema>',

@@ -100,10 +100,69 @@ export class ArmClient {
 
   /** `path` is an unencoded ARM path; each segment is percent-encoded here. Empty 2xx bodies give undefined. */
   async request<T>(method: string, path: string, body?: unknown, query: Query = {}): Promise<T> {
+    const res = await this.#send(method, path, body, query, 'application/json');
+    const text = await res.text();
+    if (!res.ok) throw toRequestError(res, text);
+    if (text.trim() === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ArmRequestError(
+        res.status,
+        'InvalidResponse',
+        `the server at ${this.baseUrl} sent a non-JSON body`,
+      );
+    }
+  }
+
+  /**
+   * A PUT of raw bytes, streamed (an artifact file): the JSON answer. No timeout, since large files take long;
+   * the path's segments are encoded as everywhere else.
+   */
+  async putRaw<T>(
+    path: string,
+    body: ReadableStream<Uint8Array>,
+    headers: Record<string, string>,
+  ): Promise<T> {
+    const url = `${this.baseUrl}${encodePath(path.startsWith('/') ? path : `/${path}`)}?api-version=${API_VERSION}`;
+    const h: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': 'application/octet-stream',
+    };
+    if (this.#key !== undefined) h.authorization = `Bearer ${this.#key}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method: 'PUT',
+        headers: { ...h, ...headers },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+    } catch (err) {
+      throw new ServerUnreachableError(
+        `cannot reach the mlgrid server at ${this.baseUrl}: ${describeFailure(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const text = await res.text();
+    if (!res.ok) throw toRequestError(res, text);
+    return JSON.parse(text) as T;
+  }
+
+  /** A GET of a non-JSON resource (mlgrid's job log): the body's bytes, undecoded. */
+  async getBytes(path: string, query: Query = {}): Promise<Uint8Array> {
+    const res = await this.#send('GET', path, undefined, query, '*/*');
+    if (!res.ok) throw toRequestError(res, await res.text());
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  async #send(method: string, path: string, body: unknown, query: Query, accept: string): Promise<Response> {
     const params = new URLSearchParams({ 'api-version': API_VERSION });
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
     const url = `${this.baseUrl}${encodePath(path.startsWith('/') ? path : `/${path}`)}?${params}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept };
     if (this.#key !== undefined) headers.authorization = `Bearer ${this.#key}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
 
@@ -123,18 +182,7 @@ export class ArmClient {
         },
       );
     }
-    const text = await res.text();
-    if (!res.ok) throw toRequestError(res, text);
-    if (text.trim() === '') return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new ArmRequestError(
-        res.status,
-        'InvalidResponse',
-        `the server at ${this.baseUrl} sent a non-JSON body`,
-      );
-    }
+    return res;
   }
 }
 

@@ -1,15 +1,21 @@
 /**
  * `mlgrid ml ...` in the style of `az ml`: workspaces and the model registry. A model's `--path` is a local
- * file or folder, registered as a `file://` URI (uploading to mlgrid's artifact store comes later).
+ * file or folder, registered as a `file://` URI, or with `--upload` copied into mlgrid's artifact store and
+ * registered as `mlgrid://artifacts/<sha256>`.
  */
 import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ArmList } from '@mlgrid/protocol';
 import { nextVersion } from '../core/model.js';
+import { defaultedOption, groupOption, locationOption, workspaceOption } from './defaults.js';
 import { parseKeyValues } from './eventgrid-args.js';
 import { action, addGlobalOptions, type Context } from './eventgrid-common.js';
+import { registerMlData } from './ml-data.js';
+import { registerMlEndpoints } from './ml-endpoint.js';
+import { registerMlJob } from './ml-job.js';
 import { encodePath } from './http-client.js';
+import { uploadArtifact } from './artifact-upload.js';
 import type { CliIo } from './output.js';
 
 interface WsFlags {
@@ -33,6 +39,24 @@ const workspacePath = (sub: string, rg: string, ws: string) =>
 const modelPath = (ctx: Context, f: ModelFlags) =>
   `${workspacePath(ctx.subscription, f.resourceGroup, f.workspaceName)}/models/${encodeURIComponent(f.name)}`;
 
+/** `--upload`: the stored artifact's URI; otherwise the local path as a `file://` URI, which only a server on
+ *  this machine can read (hence the warning when the server is elsewhere). */
+async function modelUriOf(
+  f: ModelFlags & { path: string; upload?: boolean },
+  ctx: Context,
+  io: CliIo,
+): Promise<string> {
+  if (f.upload) {
+    const ws = workspacePath(ctx.subscription, f.resourceGroup, f.workspaceName);
+    return (await uploadArtifact(ctx.client, ws, resolve(f.path), io)).uri;
+  }
+  const host = new URL(ctx.client.baseUrl).hostname;
+  if (!['localhost', '127.0.0.1', '[::1]'].includes(host)) {
+    ctx.warn(`the server ${host} may not see ${resolve(f.path)}: add --upload to copy the model there`);
+  }
+  return pathToFileURL(resolve(f.path)).href;
+}
+
 function leaf(parent: Command, name: string, description: string): Command {
   const cmd = new Command(name).description(description);
   parent.addCommand(addGlobalOptions(cmd));
@@ -43,12 +67,10 @@ export function registerMlCommands(program: Command, io: CliIo): void {
   const ml = program.command('ml').description('ML workspaces and models (flags as in `az ml`)');
   const ws = ml.command('workspace').description('Manage workspaces');
   const withWs = (c: Command) =>
-    c
-      .requiredOption('-n, --name <name>', 'workspace name')
-      .requiredOption('-g, --resource-group <group>', 'resource group');
+    c.addOption(defaultedOption('-n, --name <name>', 'workspace name', 'workspace')).addOption(groupOption());
 
   withWs(leaf(ws, 'create', 'Create or update a workspace'))
-    .option('-l, --location <location>', 'location', 'local')
+    .addOption(locationOption())
     .option('--description <text>', 'description')
     .option('--display-name <text>', 'friendly name')
     .option('--tags <tags...>', 'space-separated tags: key=value ...')
@@ -86,12 +108,13 @@ export function registerMlCommands(program: Command, io: CliIo): void {
       }),
     );
 
+  registerMlJob(ml, io);
+  registerMlEndpoints(ml, io);
+  registerMlData(ml, io);
+
   const model = ml.command('model').description('Manage the model registry of a workspace');
   const withModel = (c: Command) =>
-    c
-      .requiredOption('-n, --name <name>', 'model name')
-      .requiredOption('-w, --workspace-name <ws>', 'workspace')
-      .requiredOption('-g, --resource-group <group>', 'resource group');
+    c.requiredOption('-n, --name <name>', 'model name').addOption(workspaceOption()).addOption(groupOption());
 
   withModel(leaf(model, 'create', 'Register a model version (raises ModelRegistered)'))
     .option('-v, --version <version>', 'version (default: the next integer)')
@@ -99,9 +122,17 @@ export function registerMlCommands(program: Command, io: CliIo): void {
     .option('-t, --type <type>', 'custom_model, mlflow_model or triton_model', 'custom_model')
     .option('--tags <tags...>', 'space-separated tags: key=value ...')
     .option('-d, --description <text>', 'description')
+    .option('--upload', "copy the file or folder into mlgrid's artifact store (mlgrid://artifacts/<sha256>)")
     .action(
       action<
-        ModelFlags & { version?: string; path: string; type: string; tags?: string[]; description?: string }
+        ModelFlags & {
+          version?: string;
+          path: string;
+          type: string;
+          tags?: string[];
+          description?: string;
+          upload?: boolean;
+        }
       >(io, async (f, ctx) => {
         let version = f.version;
         if (version === undefined) {
@@ -112,7 +143,7 @@ export function registerMlCommands(program: Command, io: CliIo): void {
         }
         const body = {
           properties: {
-            modelUri: pathToFileURL(resolve(f.path)).href,
+            modelUri: await modelUriOf(f, ctx, io),
             modelType: f.type,
             tags: parseKeyValues('--tags', f.tags ?? [], true),
             ...(f.description !== undefined ? { description: f.description } : {}),
@@ -134,8 +165,8 @@ export function registerMlCommands(program: Command, io: CliIo): void {
     );
   leaf(model, 'list', 'List the models of a workspace, or the versions of one')
     .option('-n, --name <name>', 'model name: list its versions')
-    .requiredOption('-w, --workspace-name <ws>', 'workspace')
-    .requiredOption('-g, --resource-group <group>', 'resource group')
+    .addOption(workspaceOption())
+    .addOption(groupOption())
     .action(
       action<Partial<ModelFlags> & { workspaceName: string; resourceGroup: string }>(io, async (f, ctx) => {
         const base = `${workspacePath(ctx.subscription, f.resourceGroup, f.workspaceName)}/models`;

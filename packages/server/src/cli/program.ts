@@ -2,7 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import { formatCliError } from './eventgrid-common.js';
 import { registerEventGridCommands } from './eventgrid.js';
+import { registerConfigure } from './configure.js';
 import { registerMlCommands } from './ml.js';
+import { registerPrincipalCommands } from './principal.js';
+import { registerRoleCommands } from './role.js';
 import { processIo, type CliIo } from './output.js';
 
 export type { CliIo } from './output.js';
@@ -11,6 +14,9 @@ export function buildProgram(io?: CliIo, extra?: (p: Command) => void): Command 
   const program = new Command('mlgrid').description('Self-hosted, Azure-Event-Grid-compatible event grid');
   registerEventGridCommands(program, io);
   registerMlCommands(program, io ?? processIo());
+  registerRoleCommands(program, io ?? processIo());
+  registerPrincipalCommands(program, io ?? processIo());
+  registerConfigure(program, io ?? processIo());
   extra?.(program);
   return program;
 }

@@ -25,6 +25,9 @@ interface ServeFlags {
   egressDeny?: string;
   jobConcurrency: string;
   jobsDir?: string;
+  python: string;
+  artifactsDir?: string;
+  artifactMaxBytes?: string;
 }
 
 export function serveConfig(f: ServeFlags): ServerConfig {
@@ -75,6 +78,13 @@ export function serveConfig(f: ServeFlags): ServerConfig {
     logLevel: f.logLevel,
     delivery,
     jobs,
+    deployments: { python: f.python },
+    artifacts: {
+      ...(f.artifactsDir !== undefined ? { dir: resolve(f.artifactsDir) } : {}),
+      ...(f.artifactMaxBytes !== undefined
+        ? { maxFileBytes: num(f.artifactMaxBytes, '--artifact-max-bytes', 1, Number.MAX_SAFE_INTEGER) }
+        : {}),
+    },
   };
 }
 
@@ -151,6 +161,22 @@ export function registerServe(program: Command): void {
       new Option('--jobs-dir <dir>', "jobs' working directories and logs (default <data-dir>/jobs)").default(
         env('MLGRID_JOBS_DIR'),
       ),
+    )
+    .addOption(
+      new Option('--python <path>', 'interpreter for .py scoring scripts of online deployments').default(
+        env('MLGRID_PYTHON') ?? 'python3',
+      ),
+    )
+    .addOption(
+      new Option('--artifacts-dir <dir>', 'the artifact store (default <data-dir>/artifacts)').default(
+        env('MLGRID_ARTIFACTS_DIR'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--artifact-max-bytes <n>',
+        'largest file the artifact store accepts (default 5 GiB)',
+      ).default(env('MLGRID_ARTIFACT_MAX_BYTES')),
     )
     .action(async (flags: ServeFlags) => {
       const cfg = serveConfig(flags);

@@ -10,10 +10,13 @@ import { describe, expect, it } from 'vitest';
 import {
   BATCH_DEFAULTS,
   buildDeliveryRequest,
+  buildStoredDeliveryRequest,
   deadLetterBlobPath,
+  isPassThrough,
   deadLetterRecord,
   planBatches,
   toOutputEvent,
+  type StoredBody,
   type StoredEvent,
 } from './delivery-format.js';
 import { acceptEvents, type PublishContentKind } from './publish.js';
@@ -439,5 +442,94 @@ describe('dead-letter records', () => {
     expect(deadLetterBlobPath('s', new Date('2025-01-01T00:30:00+02:00'), 'y')).toBe(
       'S/2024/12/31/22/y.json',
     );
+  });
+});
+
+describe('buildStoredDeliveryRequest (stored bodies sent without re-serialising)', () => {
+  /** The stored JSON text, exactly as publish writes it. */
+  function bodies(schema: InputSchema, payload: unknown, kind: PublishContentKind = 'json'): StoredBody[] {
+    const target =
+      schema === 'CustomInputSchema'
+        ? { id: TOPIC, inputSchema: schema, inputSchemaMapping: MAPPING }
+        : { id: TOPIC, inputSchema: schema };
+    return acceptEvents(payload, kind, target, NOW).map((a) => ({ schema: a.schema, body: a.body }));
+  }
+  const odd = {
+    big: 1e21,
+    small: 5e-324,
+    negZero: -0,
+    text: 'é ☃ \u2028 "q" \\ \u0007',
+    surrogate: '\ud800',
+    proto: JSON.parse('{"__proto__": {"x": 1}}'),
+    nested: [{ a: [] }, null, true],
+  };
+  const EG_B = bodies('EventGridSchema', [
+    {
+      id: 'eg-1',
+      subject: 'a',
+      eventType: 'T',
+      eventTime: '2024-01-02T03:04:05Z',
+      data: odd,
+      dataVersion: '7',
+    },
+    { id: 'eg-2', subject: 'b', eventType: 'T', eventTime: '2024-01-02T03:04:05Z', data: { runId: 'r2' } },
+  ]);
+  const CE_B = bodies(
+    'CloudEventSchemaV1_0',
+    [
+      { specversion: '1.0', id: 'ce-1', source: '/s', type: 'T', data: odd, myext: 'v' },
+      { specversion: '1.0', id: 'ce-2', source: '/s', type: 'T', data_base64: 'AAE=' },
+    ],
+    'cloudevents-batch',
+  );
+  const CU_B = bodies('CustomInputSchema', CUSTOM_RAW);
+  const mappings = [stat('x-static', 'v'), dyn('x-run', 'data.runId'), dyn('x-dv', 'dataVersion')];
+  const cases: [string, StoredBody[], DeliverySchema][] = [
+    ['Event Grid → Event Grid', EG_B, 'EventGridSchema'],
+    ['custom → Event Grid', CU_B, 'EventGridSchema'],
+    ['CloudEvents → CloudEvents', CE_B, 'CloudEventSchemaV1_0'],
+    ['Event Grid → CloudEvents (converted)', EG_B, 'CloudEventSchemaV1_0'],
+    ['custom → custom (converted)', CU_B, 'CustomInputSchema'],
+  ];
+
+  it.each(cases)('%s: the same bytes and headers as parse + convert + stringify', (_, list, schema) => {
+    for (const batching of [true, false]) {
+      for (const events of batching ? [list, list.slice(0, 1)] : list.map((e) => [e])) {
+        for (const more of [{}, { mappings, deliveryCount: 3, eventType: 'Notification' as const }]) {
+          const args = { ...BASE, deliverySchema: schema, batching, ...more };
+          const parsed = events.map((e) => ({ schema: e.schema, event: JSON.parse(e.body) }));
+          const expected = buildDeliveryRequest({ ...args, events: parsed });
+          const got = buildStoredDeliveryRequest({ ...args, events });
+          expect(got.body).toBe(expected.body);
+          expect(got.headers).toEqual(expected.headers);
+        }
+      }
+    }
+  });
+
+  it('passes the stored text through only where no conversion applies', () => {
+    expect(isPassThrough('EventGridSchema', 'EventGridSchema')).toBe(true);
+    expect(isPassThrough('CustomInputSchema', 'EventGridSchema')).toBe(true);
+    expect(isPassThrough('CloudEventSchemaV1_0', 'CloudEventSchemaV1_0')).toBe(true);
+    expect(isPassThrough('EventGridSchema', 'CloudEventSchemaV1_0')).toBe(false);
+    expect(isPassThrough('CustomInputSchema', 'CustomInputSchema')).toBe(false);
+    // Pass-through really is the stored text: a body that is not what JSON.stringify would write stays as is.
+    const loose = [{ schema: 'EventGridSchema' as const, body: '{"id": "x",  "dataVersion": "1"}' }];
+    const req = buildStoredDeliveryRequest({ ...BASE, events: loose, deliverySchema: 'EventGridSchema' });
+    expect(req.body).toBe('[{"id": "x",  "dataVersion": "1"}]');
+    expect(req.headers['aeg-data-version']).toBe('1');
+  });
+
+  it('rejects what buildDeliveryRequest rejects', () => {
+    const a = { ...BASE, batching: false };
+    expect(() =>
+      buildStoredDeliveryRequest({ ...a, events: [], deliverySchema: 'EventGridSchema' }),
+    ).toThrow();
+    expect(() =>
+      buildStoredDeliveryRequest({ ...a, events: CE_B, deliverySchema: 'CloudEventSchemaV1_0' }),
+    ).toThrow(/exactly one/);
+    expect(() =>
+      buildStoredDeliveryRequest({ ...a, events: CE_B.slice(0, 1), deliverySchema: 'EventGridSchema' }),
+    ).toThrow(/cannot deliver/);
   });
 });

@@ -140,22 +140,69 @@ const RESERVED_HEADERS = new Set([
  * event unless the subscription batches, then as a batch array even for a single event (so a receiver sees one
  * shape per subscription). Header names are lower-case.
  */
-export function buildDeliveryRequest(a: {
-  events: StoredEvent[];
+export interface DeliveryRequestOptions {
   deliverySchema: DeliverySchema;
   batching: boolean;
   subscriptionName: string;
   deliveryCount: number;
   mappings?: DeliveryAttributeMapping[];
   eventType?: DeliveryEventType;
-}): OutgoingRequest {
+}
+
+export function buildDeliveryRequest(a: DeliveryRequestOptions & { events: StoredEvent[] }): OutgoingRequest {
   const first = a.events[0];
-  if (first === undefined) throw new Error('a delivery carries at least one event');
+  const structured = checkShape(a.events.length, a);
+  const out = a.events.map((e) => toOutputEvent(e, a.deliverySchema));
+  return { body: JSON.stringify(structured ? out[0] : out), headers: deliveryHeaders(first!.event, a) };
+}
+
+/** A stored event before parsing: its schema and the JSON text written at publish. */
+export interface StoredBody {
+  schema: InputSchema;
+  body: string;
+}
+
+/** True when the delivery schema shows the stored event exactly as stored (see toOutputEvent). */
+export function isPassThrough(schema: InputSchema, deliverySchema: DeliverySchema): boolean {
+  return schema === 'CloudEventSchemaV1_0'
+    ? deliverySchema === 'CloudEventSchemaV1_0'
+    : deliverySchema === 'EventGridSchema';
+}
+
+/**
+ * buildDeliveryRequest from stored bodies. Where no conversion applies the stored JSON is sent as it is (it was
+ * written by JSON.stringify, so parsing and serialising it again would give the same bytes) and only the first
+ * event is parsed, for the headers; otherwise every event is parsed and converted.
+ */
+export function buildStoredDeliveryRequest(
+  a: DeliveryRequestOptions & { events: StoredBody[] },
+): OutgoingRequest {
+  if (!a.events.every((e) => isPassThrough(e.schema, a.deliverySchema))) {
+    const events = a.events.map((e) => ({ schema: e.schema, event: JSON.parse(e.body) }));
+    return buildDeliveryRequest({ ...a, events });
+  }
+  const structured = checkShape(a.events.length, a);
+  const first = JSON.parse(a.events[0]!.body) as Record<string, unknown>;
+  let body: string;
+  if (structured) body = a.events[0]!.body;
+  else if (a.events.length === 1) body = `[${a.events[0]!.body}]`;
+  else body = `[${a.events.map((e) => e.body).join(',')}]`;
+  return { body, headers: deliveryHeaders(first, a) };
+}
+
+/** Validates the event count; true when the body is one structured CloudEvent rather than an array. */
+function checkShape(count: number, a: DeliveryRequestOptions): boolean {
+  if (count === 0) throw new Error('a delivery carries at least one event');
   const isCe = a.deliverySchema === 'CloudEventSchemaV1_0';
-  if (isCe && !a.batching && a.events.length !== 1) {
+  if (isCe && !a.batching && count !== 1) {
     throw new Error('an unbatched CloudEvents delivery carries exactly one event');
   }
-  const out = a.events.map((e) => toOutputEvent(e, a.deliverySchema));
+  return isCe && !a.batching;
+}
+
+/** `first` is the first event in its stored form (parsed). */
+function deliveryHeaders(first: Record<string, unknown>, a: DeliveryRequestOptions): Record<string, string> {
+  const isCe = a.deliverySchema === 'CloudEventSchemaV1_0';
   const structured = isCe && !a.batching;
   const headers: Record<string, string> = {
     'content-type': !isCe
@@ -171,8 +218,8 @@ export function buildDeliveryRequest(a: {
     'aeg-metadata-version': isCe ? '1.0' : '1',
   };
   // Stored EG and custom events are envelopes with dataVersion and id; a CE has an id too.
-  if (!isCe) headers['aeg-data-version'] = stringOr(first.event.dataVersion, '');
-  headers['aeg-output-event-id'] = stringOr(first.event.id, '');
+  if (!isCe) headers['aeg-data-version'] = stringOr(first.dataVersion, '');
+  headers['aeg-output-event-id'] = stringOr(first.id, '');
   if (isCe) {
     headers.origin = CLOUD_EVENTS_ORIGIN;
     headers['webhook-request-origin'] = CLOUD_EVENTS_ORIGIN;
@@ -180,11 +227,10 @@ export function buildDeliveryRequest(a: {
   for (const m of a.mappings ?? []) {
     const name = m.name.toLowerCase();
     if (name.startsWith('aeg-') || RESERVED_HEADERS.has(name) || Object.hasOwn(headers, name)) continue;
-    const value =
-      m.type === 'Static' ? m.properties.value : dynamicValue(first.event, m.properties.sourceField);
+    const value = m.type === 'Static' ? m.properties.value : dynamicValue(first, m.properties.sourceField);
     if (value !== undefined) headers[name] = value;
   }
-  return { body: JSON.stringify(structured ? out[0] : out), headers };
+  return headers;
 }
 
 function stringOr(v: unknown, fallback: string): string {

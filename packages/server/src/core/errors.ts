@@ -11,12 +11,16 @@ export const ERROR_STATUS = {
   UnsupportedMediaType: 415,
   Unauthorized: 401,
   Forbidden: 403,
+  /** Azure's RBAC refusal: authenticated, but no role grants the action over the scope. */
+  AuthorizationFailed: 403,
   ResourceNotFound: 404,
   RouteNotFound: 404,
   MethodNotAllowed: 405,
   Conflict: 409,
   PayloadTooLarge: 413,
+  BadGateway: 502,
   ServiceUnavailable: 503,
+  GatewayTimeout: 504,
   InternalServerError: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -289,7 +289,7 @@ function required(v: unknown, path: string): string {
 }
 
 /** `codeId`: a local folder, absolute, as a path or a `file://` URL. Azure's code assets are not served. */
-function codePath(codeId: string, path: string): string {
+export function codePath(codeId: string, path: string): string {
   if (CODE_ASSET_RE.test(codeId)) {
     throw invalid(path, 'code assets are not supported yet; give an absolute local folder or file:// URL');
   }

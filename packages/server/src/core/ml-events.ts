@@ -107,6 +107,8 @@ export interface ModelDeployedInput extends MlEventBase {
   modelIds: string | readonly string[];
   serviceTags?: Bag;
   serviceProperties?: Bag;
+  /** mlgrid extension: the online deployment that went live (the subject names its endpoint). */
+  deploymentName?: string;
 }
 
 export interface RunInput extends MlEventBase {
@@ -251,6 +253,7 @@ function deployData(a: ModelDeployedInput): Bag {
     modelIds: typeof a.modelIds === 'string' ? a.modelIds : a.modelIds.join(','),
     serviceTags: bag(a.serviceTags),
     serviceProperties: bag(a.serviceProperties),
+    ...(a.deploymentName === undefined ? {} : { deploymentName: a.deploymentName }),
   };
 }
 

@@ -1,31 +1,23 @@
 /**
  * The dispatcher: claim due deliveries (leased), deliver them, settle the outcome. At least once: a delivery
  * is settled only after its attempt, so a crash between the two leaves it leased, and the lease lapses.
+ *
+ * Shape: leased deliveries wait in one lane per subscription. A lane sends as soon as a request slot is free
+ * (at most `perEndpoint` requests in flight per endpoint origin, `concurrency` in all), taking whatever is queued
+ * as the next batch, so batches never wait to fill; each response is settled on its own (group-committed with
+ * the others that arrive meanwhile). Fresh deliveries come straight from the publisher's commit, already leased
+ * to this dispatcher (`offerLease` / `adopt`); the claim query serves backlogs, retries and other nodes' lapses.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { InputSchema } from '@mlgrid/protocol';
-import { buildDeliveryRequest, planBatches, type StoredEvent } from '../core/delivery-format.js';
+import { planBatches } from '../core/delivery-format.js';
 import type { EndpointHealth } from '../core/endpoint-health.js';
 import type { EventSubscriptionSpec } from '../core/event-subscription.js';
-import {
-  classify,
-  decideAfterFailure,
-  DeadLetterReason,
-  parseRetryAfter,
-  ttlExpired,
-} from '../core/retry-policy.js';
+import { DeadLetterReason, ttlExpired } from '../core/retry-policy.js';
 import type { WebhookSender } from '../handlers/webhook.js';
-import type {
-  AttemptRecord,
-  ClaimedDelivery,
-  EventSubscriptionRecord,
-  Settlement,
-  Store,
-} from '../store/types.js';
+import type { ClaimedDelivery, EventSubscriptionRecord, Store } from '../store/types.js';
+import { attemptBatch, type Unit } from './attempt.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
-import { activeSecrets, signingOf } from '../core/signing.js';
-import { signWebhook } from '../core/webhook-signing.js';
 import { GroupCommit } from './group-commit.js';
 import type { Metrics } from './metrics.js';
 
@@ -33,10 +25,11 @@ export interface DispatcherOptions {
   owner?: string;
   /** Multiplies retry delays, TTLs and probation (e.g. 0.001 for tests and demos). */
   timeScale: number;
-  /** Subscription groups in delivery at once. */
+  /** HTTP requests in flight at once, all endpoints together. */
   concurrency: number;
-  /** Requests in flight at once within one group (one endpoint). */
+  /** HTTP requests in flight at once to one endpoint (URL origin), all its subscriptions together. */
   perEndpoint: number;
+  /** Rows per claim; the dispatcher holds at most 4× this many leased deliveries in memory. */
   claimLimit: number;
   /** Real time; must exceed the per-attempt timeout. */
   leaseMs: number;
@@ -46,11 +39,18 @@ export interface DispatcherOptions {
   random?: () => number;
 }
 
+/** Settlements are committed at most this long after the answer (a crash in between only re-delivers). */
+const SETTLE_DELAY_MS = 10;
+
 export interface SubscriptionDirectory {
   record(key: string): EventSubscriptionRecord | undefined;
 }
 
-type Unit = { settlement?: Settlement; attempt?: AttemptRecord };
+interface Lane {
+  key: string;
+  queue: ClaimedDelivery[];
+  head: number;
+}
 
 export class Dispatcher {
   readonly owner: string;
@@ -60,8 +60,15 @@ export class Dispatcher {
   private stopped = true;
   private loop?: Promise<void>;
   private wakeUp?: () => void;
-  private inFlight = 0;
-  private readonly idle = new Set<() => void>();
+  /** Leased deliveries in memory: queued, in flight, or being settled. */
+  private held = 0;
+  private requests = 0;
+  private readonly perOrigin = new Map<string, number>();
+  private readonly lanes = new Map<string, Lane>();
+  /** Lanes with queued work that wait for a request slot. */
+  private readonly blocked = new Set<Lane>();
+  private readonly changed = new Set<() => void>();
+  private readonly maxHeld: number;
 
   constructor(
     private readonly store: Store,
@@ -76,11 +83,17 @@ export class Dispatcher {
     this.owner = opts.owner ?? `node-${randomUUID()}`;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
-    this.settler = new GroupCommit(async (units) => {
-      const settlements = units.flatMap((u) => (u.settlement ? [u.settlement] : []));
-      const attempts = units.flatMap((u) => (u.attempt ? [u.attempt] : []));
-      await this.store.settleDeliveries(this.owner, settlements, attempts, this.now());
-    });
+    this.maxHeld = 4 * opts.claimLimit;
+    this.settler = new GroupCommit(
+      async (units) => {
+        const settlements = units.flatMap((u) => (u.settlement ? [u.settlement] : []));
+        const attempts = units.flatMap((u) => (u.attempt ? [u.attempt] : []));
+        await this.store.settleDeliveries(this.owner, settlements, attempts, this.now());
+        // The receiver already has these events: waiting a few ms lets one transaction settle many responses.
+      },
+      20_000,
+      SETTLE_DELAY_MS,
+    );
   }
 
   start(): void {
@@ -94,33 +107,66 @@ export class Dispatcher {
     this.wakeUp?.();
   }
 
+  /**
+   * For the publisher, before a commit: a lease under which new deliveries may be stored already owned by this
+   * dispatcher, or undefined (stopped, or enough in hand: then they are claimed later like any other).
+   */
+  offerLease(): { owner: string; until: number } | undefined {
+    if (this.stopped || this.held >= this.maxHeld) return undefined;
+    return { owner: this.owner, until: this.now() + this.opts.leaseMs };
+  }
+
+  /** Deliveries committed under `offerLease()`'s lease: deliver them without reading them back. */
+  adopt(fresh: ClaimedDelivery[]): void {
+    if (fresh.length === 0) return;
+    if (this.stopped) {
+      // Too late to send: hand them back at once (stop() may already have released the others).
+      const now = this.now();
+      void this.settle(fresh.map((d) => postpone(d, now)));
+      return;
+    }
+    this.enqueue(fresh);
+  }
+
   /** Stop claiming, finish the attempts in flight, hand back what is still leased. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.wake();
+    this.notify();
     await this.loop;
-    while (this.inFlight > 0) await new Promise<void>((r) => this.idle.add(r));
+    for (const lane of this.lanes.values()) this.held -= lane.queue.length - lane.head;
+    this.lanes.clear();
+    this.blocked.clear();
+    while (this.held > 0) await new Promise<void>((r) => this.changed.add(r));
     await this.store.releaseLeases(this.owner);
   }
 
   private async run(): Promise<void> {
+    const minClaim = Math.max(1, Math.floor(this.opts.claimLimit / 2));
     while (!this.stopped) {
       try {
-        const free = this.opts.concurrency - this.inFlight;
-        if (free <= 0) {
-          await new Promise<void>((r) => this.idle.add(r));
+        const room = this.maxHeld - this.held;
+        if (room < minClaim) {
+          await new Promise<void>((r) => this.changed.add(r));
           continue;
         }
         const now = this.now();
+        const limit = Math.min(this.opts.claimLimit, room);
         const claimed = await this.store.claimDeliveries({
           owner: this.owner,
-          limit: Math.min(this.opts.claimLimit, free * 8),
+          limit,
           now,
           leaseUntil: now + this.opts.leaseMs,
         });
-        if (claimed.length > 0) {
-          this.process(claimed);
+        if (this.stopped) {
+          // Leased to us but never queued: stop() releases them with the rest of this owner's leases.
+          break;
+        }
+        this.enqueue(claimed);
+        if (claimed.length === limit) {
+          // Let the first requests leave (and responses settle) before the next claim.
+          await new Promise((r) => setImmediate(r));
           continue;
         }
         const due = await this.store.nextDueAt();
@@ -148,177 +194,159 @@ export class Dispatcher {
     });
   }
 
-  private process(claimed: ClaimedDelivery[]): void {
-    const bySub = new Map<string, ClaimedDelivery[]>();
+  private notify(): void {
+    for (const r of this.changed) r();
+    this.changed.clear();
+  }
+
+  private enqueue(claimed: ClaimedDelivery[]): void {
+    this.held += claimed.length;
+    const touched = new Set<Lane>();
     for (const d of claimed) {
-      const list = bySub.get(d.subscriptionKey);
-      if (list) list.push(d);
-      else bySub.set(d.subscriptionKey, [d]);
+      let lane = this.lanes.get(d.subscriptionKey);
+      if (!lane) {
+        lane = { key: d.subscriptionKey, queue: [], head: 0 };
+        this.lanes.set(d.subscriptionKey, lane);
+      }
+      lane.queue.push(d);
+      touched.add(lane);
     }
-    for (const [key, list] of bySub) {
-      this.inFlight++;
-      this.deliverGroup(key, list)
-        .catch((err) => this.log.error({ err, subscription: key }, 'delivery failed unexpectedly'))
-        .finally(() => {
-          this.inFlight--;
-          for (const r of this.idle) r();
-          this.idle.clear();
-        });
+    for (const lane of touched) this.pump(lane);
+  }
+
+  /** Rows leave memory once their settlement has committed (or failed: then their lease lapses). */
+  private settle(units: Unit[]): Promise<void> {
+    if (units.length === 0) return Promise.resolve();
+    const rows = units.reduce((n, u) => n + (u.settlement ? 1 : 0), 0);
+    // A dead letter is settled once its file is written (LocalDirectory destinations), never before.
+    const dead = units.some((u) => u.settlement?.status === 'deadlettered');
+    return (dead ? this.deadLetters.flush().then(() => this.settler.add(units)) : this.settler.add(units))
+      .catch((err) => this.log.error({ err }, 'settling deliveries failed; their leases will lapse'))
+      .finally(() => {
+        this.held -= rows;
+        this.notify();
+      });
+  }
+
+  /** Everything queued in the lane, all at once: for outcomes that do not need an attempt. */
+  private drain(lane: Lane, unit: (d: ClaimedDelivery) => Unit): void {
+    const units = lane.queue.slice(lane.head).map(unit);
+    this.lanes.delete(lane.key);
+    this.blocked.delete(lane);
+    void this.settle(units);
+  }
+
+  /** Send what the lane holds while request slots are free. */
+  private pump(lane: Lane): void {
+    while (!this.stopped && lane.head < lane.queue.length) {
+      const rec = this.subs.record(lane.key);
+      const now = this.now();
+      if (!rec)
+        return this.drain(lane, (d) => ({
+          settlement: { id: d.id, status: 'dropped', attempts: d.attempts },
+        }));
+      const spec = rec.spec as EventSubscriptionSpec;
+      const dest = spec.destination;
+      if (
+        rec.provisioningState !== 'Succeeded' ||
+        dest?.endpointType !== 'WebHook' ||
+        !dest.properties.endpointUrl
+      ) {
+        // Not deliverable yet (validation pending) or no handler for this destination kind yet: look again later.
+        const later = now + (rec.provisioningState === 'Succeeded' ? 60_000 : this.opts.pollMs);
+        return this.drain(lane, (d) => postpone(d, later));
+      }
+      const url = dest.properties.endpointUrl;
+      const origin = originOf(url);
+      const probation = this.health.probationUntil(origin, now);
+      if (probation !== undefined) return this.drain(lane, (d) => postpone(d, probation));
+      const busy = this.perOrigin.get(origin) ?? 0;
+      if (this.requests >= this.opts.concurrency || busy >= this.opts.perEndpoint) {
+        this.blocked.add(lane);
+        return;
+      }
+      const batching =
+        dest.properties.maxEventsPerBatch !== undefined ||
+        dest.properties.preferredBatchSizeInKilobytes !== undefined;
+      const batch = this.take(lane, rec, spec, batching ? dest.properties : undefined, now);
+      if (batch.length === 0) continue;
+      this.requests++;
+      this.perOrigin.set(origin, busy + 1);
+      const ctx = { rec, spec, url, origin, batching, timeScale: this.opts.timeScale, random: this.random };
+      const release = () => {
+        this.requests--;
+        const n = (this.perOrigin.get(origin) ?? 1) - 1;
+        if (n > 0) this.perOrigin.set(origin, n);
+        else this.perOrigin.delete(origin);
+      };
+      attemptBatch(ctx, batch, this.sender, this.health, this.deadLetters, this.now, this.metrics).then(
+        (units) => {
+          // The slot is free as soon as the answer is in; the settlement commits on its own.
+          release();
+          void this.settle(units);
+          this.unblock();
+        },
+        (err) => {
+          release();
+          this.log.error({ err, subscription: lane.key }, 'delivery failed unexpectedly');
+          this.held -= batch.length; // still leased: the lease lapses and they are claimed again
+          this.notify();
+          this.unblock();
+        },
+      );
+    }
+    if (lane.head >= lane.queue.length && this.lanes.get(lane.key) === lane) {
+      this.lanes.delete(lane.key);
+      this.blocked.delete(lane);
     }
   }
 
-  /** Everything claimed for one subscription: check, batch, send (one request at a time per group), settle. */
-  private async deliverGroup(key: string, claimed: ClaimedDelivery[]): Promise<void> {
-    const rec = this.subs.record(key);
-    const now = this.now();
-    if (!rec) {
-      await this.settle(
-        claimed.map((d) => ({ settlement: { id: d.id, status: 'dropped', attempts: d.attempts } })),
-      );
-      return;
-    }
-    const spec = rec.spec as EventSubscriptionSpec;
-    const dest = spec.destination;
-    if (
-      rec.provisioningState !== 'Succeeded' ||
-      dest?.endpointType !== 'WebHook' ||
-      !dest.properties.endpointUrl
-    ) {
-      // Not deliverable yet (validation pending) or no handler for this destination kind yet: look again later.
-      const later = now + (rec.provisioningState === 'Succeeded' ? 60_000 : this.opts.pollMs);
-      await this.settle(claimed.map((d) => postpone(d, later)));
-      return;
-    }
-    const url = dest.properties.endpointUrl;
-    const origin = new URL(url).origin;
-    const live: ClaimedDelivery[] = [];
-    const units: Unit[] = [];
-    for (const d of claimed) {
-      const ttl = spec.retryPolicy.eventTimeToLiveInMinutes;
+  private unblock(): void {
+    if (this.blocked.size === 0) return;
+    const lanes = [...this.blocked];
+    this.blocked.clear();
+    for (const lane of lanes) if (this.lanes.get(lane.key) === lane) this.pump(lane);
+  }
+
+  /** The next batch from the lane's head (expired events are dead-lettered on the way). */
+  private take(
+    lane: Lane,
+    rec: EventSubscriptionRecord,
+    spec: EventSubscriptionSpec,
+    batching: { maxEventsPerBatch?: number; preferredBatchSizeInKilobytes?: number } | undefined,
+    now: number,
+  ): ClaimedDelivery[] {
+    const ttl = spec.retryPolicy.eventTimeToLiveInMinutes;
+    const max = batching ? (batching.maxEventsPerBatch ?? 5000) : 1;
+    const live: { d: ClaimedDelivery; bytes: number }[] = [];
+    const expired: Unit[] = [];
+    let i = lane.head;
+    for (; i < lane.queue.length && live.length < max; i++) {
+      const d = lane.queue[i]!;
       if (
         ttlExpired({ publishedAt: d.event.publishedAt, ttlMinutes: ttl, now, timeScale: this.opts.timeScale })
       ) {
-        units.push({ settlement: this.deadLetter(rec, d, DeadLetterReason.TimeToLiveExceeded, now) });
-      } else live.push(d);
+        const st = { id: d.id, status: 'deadlettered' as const, attempts: d.attempts };
+        const settlement = { ...st, deadLetterReason: DeadLetterReason.TimeToLiveExceeded };
+        this.deadLetters.write(rec, d, settlement, now);
+        this.metrics?.final(rec.name, 'deadlettered', DeadLetterReason.TimeToLiveExceeded);
+        expired.push({ settlement });
+      } else live.push({ d, bytes: d.event.body.length });
     }
-    const probation = this.health.probationUntil(origin, now);
-    if (probation !== undefined) {
-      units.push(...live.map((d) => postpone(d, probation)));
-      await this.settle(units);
-      return;
+    const batch = live.length === 0 ? [] : planBatches(live, batching)[0]!;
+    // Items beyond the planned batch go back to the queue: step the head only past what was used.
+    const used = batch.length + expired.length;
+    if (used === i - lane.head) lane.head = i;
+    else {
+      const rest = live.slice(batch.length).map((x) => x.d);
+      lane.queue.splice(lane.head, i - lane.head, ...rest);
     }
-    const batching =
-      dest.properties.maxEventsPerBatch !== undefined ||
-      dest.properties.preferredBatchSizeInKilobytes !== undefined;
-    const items = live.map((d) => ({ d, stored: stored(d), bytes: d.event.body.length }));
-    const batches = planBatches(items, batching ? dest.properties : undefined);
-    // A few requests in parallel per endpoint: enough to use keep-alive connections, not enough to flood it.
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const batch = batches[next++]!;
-        units.push(...(await this.attempt(rec, spec, url, origin, batching, batch)));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.opts.perEndpoint, batches.length) }, worker));
-    await this.settle(units);
-  }
-
-  private async attempt(
-    rec: EventSubscriptionRecord,
-    spec: EventSubscriptionSpec,
-    url: string,
-    origin: string,
-    batching: boolean,
-    batch: { d: ClaimedDelivery; stored: StoredEvent }[],
-  ): Promise<Unit[]> {
-    const deliveryCount = Math.max(...batch.map((b) => b.d.attempts));
-    const req = buildDeliveryRequest({
-      events: batch.map((b) => b.stored),
-      deliverySchema: spec.eventDeliverySchema,
-      batching,
-      subscriptionName: rec.name,
-      deliveryCount,
-      mappings: spec.destination?.properties.deliveryAttributeMappings,
-    });
-    const startedAt = this.now();
-    const secrets = activeSecrets(signingOf(rec), startedAt);
-    if (secrets.length > 0) {
-      // Stable across retries of the same batch, so receivers can de-duplicate on webhook-id.
-      const id = batch.length === 1 ? batch[0]!.d.event.eventId : `batch-${batch[0]!.d.id}-${batch.length}`;
-      Object.assign(req.headers, signWebhook(secrets, id, new Date(startedAt), req.body));
+    if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
+      lane.queue = lane.queue.slice(lane.head);
+      lane.head = 0;
     }
-    const sent = await this.sender.send(url, req);
-    const c = classify(sent.result);
-    const now = this.now();
-    this.metrics?.attempt(rec.name, c.outcome, sent.durationMs / 1000);
-    const status = sent.result.kind === 'http' ? sent.result.status : undefined;
-    if (c.success) this.health.recordSuccess(origin, now);
-    else this.health.recordFailure(origin, c.outcome, now);
-    const attempt: AttemptRecord = {
-      subscriptionKey: rec.key,
-      startedAt,
-      durationMs: sent.durationMs,
-      deliveryCount,
-      eventIds: batch.map((b) => b.d.event.eventId),
-      ...(status !== undefined ? { statusCode: status } : {}),
-      outcome: c.outcome,
-      ...(sent.excerpt ? { responseExcerpt: sent.excerpt } : {}),
-    };
-    const retryAfter = sent.result.kind === 'http' ? sent.result.retryAfter : undefined;
-    const units: Unit[] = [{ attempt }];
-    for (const { d } of batch) {
-      const attempts = d.attempts + 1;
-      const last = {
-        lastAttemptAt: now,
-        lastOutcome: c.outcome,
-        ...(status !== undefined ? { lastStatusCode: status } : {}),
-      };
-      if (c.success) {
-        units.push({ settlement: { id: d.id, status: 'delivered', attempts, ...last } });
-        this.metrics?.final(rec.name, 'delivered', undefined, d.event.publishedAt, now);
-        continue;
-      }
-      const decision = decideAfterFailure({
-        classification: c,
-        attemptsMade: attempts,
-        maxDeliveryAttempts: spec.retryPolicy.maxDeliveryAttempts,
-        now,
-        timeScale: this.opts.timeScale,
-        random: this.random,
-        retryAfterMs: parseRetryAfter(retryAfter, new Date(now)),
-      });
-      units.push({
-        settlement:
-          decision.action === 'retry'
-            ? { id: d.id, status: 'pending', attempts, nextAttemptAt: decision.at, ...last }
-            : this.deadLetter(rec, { ...d, attempts }, decision.reason, now, last),
-      });
-    }
-    return units;
-  }
-
-  private deadLetter(
-    rec: EventSubscriptionRecord,
-    d: ClaimedDelivery,
-    reason: string,
-    now: number,
-    last: { lastAttemptAt?: number; lastOutcome?: string; lastStatusCode?: number } = {},
-  ): Settlement {
-    const st: Settlement = {
-      id: d.id,
-      status: 'deadlettered',
-      attempts: d.attempts,
-      deadLetterReason: reason,
-      ...last,
-    };
-    this.deadLetters.write(rec, d, st, now);
-    this.metrics?.final(rec.name, 'deadlettered', reason);
-    return st;
-  }
-
-  private settle(units: Unit[]): Promise<void> {
-    return units.length === 0 ? Promise.resolve() : this.settler.add(units);
+    void this.settle(expired);
+    return batch.map((x) => x.d);
   }
 }
 
@@ -326,6 +354,13 @@ function postpone(d: ClaimedDelivery, at: number): Unit {
   return { settlement: { id: d.id, status: 'pending', attempts: d.attempts, nextAttemptAt: at } };
 }
 
-function stored(d: ClaimedDelivery): StoredEvent {
-  return { schema: d.event.schema as InputSchema, event: JSON.parse(d.event.body) };
+const origins = new Map<string, string>();
+function originOf(url: string): string {
+  let o = origins.get(url);
+  if (o === undefined) {
+    o = URL.canParse(url) ? new URL(url).origin : url;
+    if (origins.size > 10_000) origins.clear();
+    origins.set(url, o);
+  }
+  return o;
 }

@@ -10,6 +10,11 @@ export class GroupCommit<T> {
     private readonly commit: (rows: T[]) => Promise<void>,
     /** Upper bound of rows per transaction, so one commit never grows without end. */
     private readonly maxRows = 50_000,
+    /**
+     * How long the first row waits for others before a commit starts: 0 = the end of this turn of the event
+     * loop (publishes: their acknowledgement waits). Settlements wait longer so one transaction carries many.
+     */
+    private readonly delayMs = 0,
   ) {}
 
   add(rows: T[]): Promise<void> {
@@ -18,7 +23,8 @@ export class GroupCommit<T> {
       if (!this.running) {
         this.running = true;
         // setImmediate lets requests already parsed in this turn of the event loop join the batch.
-        setImmediate(() => void this.drain());
+        if (this.delayMs > 0) setTimeout(() => void this.drain(), this.delayMs);
+        else setImmediate(() => void this.drain());
       }
     });
   }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { transition, type JobSpec, type JobStatus } from '../core/job.js';
 import { jobEtag, runEvents } from '../core/job-run.js';
+import { EXTERNAL_RUNNER, isExternal } from '../core/job-report.js';
 import { systemEvent } from '../core/publish.js';
 import type { WorkspaceSpec } from '../core/workspace.js';
 import type { EventToStore, JobRecord, JobStatusPatch, Store, WorkspaceRecord } from '../store/types.js';
@@ -41,6 +42,8 @@ export class JobLedger {
         statusHistory: [{ status: 'NotStarted', time: at }],
         createdAt: at,
         updatedAt: at,
+        // Held by no runner process from its first commit on: no node may claim it in between.
+        ...(isExternal(spec) ? { runnerId: EXTERNAL_RUNNER } : {}),
       },
       (seq, job) => (rows = this.eventRows(ws, job, seq, now)),
       now.getTime(),

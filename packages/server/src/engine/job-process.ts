@@ -22,7 +22,12 @@ export function jobDirectory(root: string, workspaceGuid: string, jobName: strin
  * stderr appended to `std_log.txt`, detached so that it leads its own process group and a cancel reaches
  * everything it started. Throws when it cannot even try (missing code folder, unwritable directory).
  */
-export function launch(root: string, ws: WorkspaceRecord, job: JobRecord): ChildProcess {
+export function launch(
+  root: string,
+  ws: WorkspaceRecord,
+  job: JobRecord,
+  extraEnv: Record<string, string> = {},
+): ChildProcess {
   const spec = job.spec as JobSpec;
   const dir = jobDirectory(root, ws.workspaceGuid, job.name);
   mkdirSync(dir, { recursive: true });
@@ -41,7 +46,7 @@ export function launch(root: string, ws: WorkspaceRecord, job: JobRecord): Child
       jobName: job.name,
       experimentId: experimentId(ws.id, spec.experimentName),
     },
-    inheritedEnv(process.env),
+    { ...inheritedEnv(process.env), ...extraEnv },
   );
   const fd = openSync(join(dir, 'std_log.txt'), 'a');
   try {

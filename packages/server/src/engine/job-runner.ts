@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { ACTIVE_STATUSES, predecessors, WAITING_STATUSES, type JobSpec } from '../core/job.js';
 import type { JobRecord, JobStatusPatch, Store, WorkspaceRecord } from '../store/types.js';
+import { EXTERNAL_RUNNER } from '../core/job-report.js';
 import { JobLedger } from './job-ledger.js';
 import {
   killOrphan,
@@ -84,6 +85,8 @@ export class JobRunner {
     private readonly cfg: JobsConfig,
     private readonly log: Logger,
     now?: () => Date,
+    /** Variables a job's process gets besides its own (the server, its id and token for reporting). */
+    private readonly processEnv?: (ws: WorkspaceRecord, job: JobRecord) => Record<string, string>,
   ) {
     this.ledger = new JobLedger(store, publisher, now);
   }
@@ -122,7 +125,8 @@ export class JobRunner {
     if (slot) {
       slot.cancel = true;
       this.kill(slot);
-    } else if (!job.runnerId) {
+    } else if (!job.runnerId || job.runnerId === EXTERNAL_RUNNER) {
+      // Nobody here runs it (not claimed yet, or run elsewhere, which learns of it at its next report).
       const c = await this.change(key, {
         status: 'Canceled',
         from: ['CancelRequested'],
@@ -191,7 +195,8 @@ export class JobRunner {
         if (this.stopping || !this.cfg.enabled) return;
         const free = this.cfg.concurrency - this.slots.size;
         if (free <= 0) return;
-        for (const job of await this.store.listJobsByStatus(WAITING_STATUSES, free + 8)) {
+        const waiting = { exceptRunner: EXTERNAL_RUNNER }; // jobs run elsewhere never block the queue
+        for (const job of await this.store.listJobsByStatus(WAITING_STATUSES, free + 8, waiting)) {
           if (this.stopping || this.slots.size >= this.cfg.concurrency) break;
           await this.claim(job);
         }
@@ -224,7 +229,7 @@ export class JobRunner {
 
   private run(slot: Slot, job: JobRecord, ws: WorkspaceRecord): void {
     try {
-      const child = launch(this.cfg.dir, ws, job);
+      const child = launch(this.cfg.dir, ws, job, this.processEnv?.(ws, job));
       slot.child = child;
       child.once('spawn', () => this.spawned(slot, child));
       child.once('error', (error) => this.finish(slot, { error }));
@@ -334,7 +339,7 @@ export class JobRunner {
     const multi = this.store.capabilities.multiNode;
     const now = Date.now();
     for (const job of await this.store.listJobsByStatus(ACTIVE_STATUSES)) {
-      if (job.runnerId === this.id) continue;
+      if (job.runnerId === this.id || job.runnerId === EXTERNAL_RUNNER) continue; // theirs report
       const lapsed = job.leaseUntil === undefined || job.leaseUntil < now;
       if (!(atStart && !multi) && !lapsed && !runnerDead(job.runnerId)) continue;
       if (job.process) killOrphan(job.process);

@@ -37,8 +37,8 @@ export class WebhookSender {
 
   async send(url: string, req: OutgoingRequest, method: 'POST' | 'OPTIONS' = 'POST'): Promise<SendResult> {
     const started = performance.now();
-    // Node skips `lookup` for IP-literal hosts, so those are checked here.
-    const verdict = this.guard?.checkHost(new URL(url).hostname);
+    // Node skips `lookup` for IP-literal hosts, so those are checked here (once per URL: the policy is fixed).
+    const verdict = this.guard ? this.hostVerdict(url, this.guard) : undefined;
     if (verdict && !verdict.ok)
       return { result: { kind: 'refused', reason: verdict.reason }, durationMs: 0, excerpt: verdict.reason };
     const signal = AbortSignal.timeout(this.timeoutMs);
@@ -82,6 +82,17 @@ export class WebhookSender {
         excerpt: String((err as Error).message),
       };
     }
+  }
+
+  private readonly verdicts = new Map<string, ReturnType<EgressGuard['checkHost']>>();
+  private hostVerdict(url: string, guard: EgressGuard): ReturnType<EgressGuard['checkHost']> {
+    let v = this.verdicts.get(url);
+    if (v === undefined) {
+      v = guard.checkHost(new URL(url).hostname);
+      if (this.verdicts.size >= 10_000) this.verdicts.clear();
+      this.verdicts.set(url, v);
+    }
+    return v;
   }
 
   async close(): Promise<void> {

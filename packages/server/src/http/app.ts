@@ -4,16 +4,28 @@ import type { Logger } from 'pino';
 import { MlgridError } from '../core/errors.js';
 import { PUBLISH_LIMITS } from '../core/publish.js';
 import type { Publisher } from '../engine/publisher.js';
+import type { DataAssetService } from '../services/data-assets.js';
 import type { DeliveryOps } from '../services/delivery-ops.js';
 import type { EventSubscriptionService } from '../services/event-subscriptions.js';
+import type { DeploymentService } from '../services/deployments.js';
+import type { EndpointService } from '../services/endpoints.js';
 import type { JobService } from '../services/jobs.js';
+import type { ArtifactService } from '../services/artifacts.js';
+import type { JobReportService } from '../services/job-reports.js';
 import { VALIDATION_PATH } from '../services/webhook-validation.js';
 import type { TopicService } from '../services/topics.js';
 import type { WorkspaceService } from '../services/workspaces.js';
+import type { AccessService } from '../services/access.js';
 import type { AdminAuth } from './admin-auth.js';
+import { registerPrincipalRoutes } from './access-routes.js';
+import type { Authorizer } from './authz.js';
 import { registerArmRoutes } from './arm-routes.js';
+import { registerArtifactRoutes } from './artifact-routes.js';
+import { registerJobReportRoutes } from './job-report-routes.js';
 import { errorHandler } from './errors.js';
 import { registerInboxRoutes } from './inbox-routes.js';
+import { openApiDocument } from './openapi/document.js';
+import { registerScoringRoutes } from './scoring-routes.js';
 import { registerPublishRoutes } from './publish-routes.js';
 
 export interface AppDeps {
@@ -23,9 +35,18 @@ export interface AppDeps {
   ops: DeliveryOps;
   workspaces: WorkspaceService;
   jobs: JobService;
+  /** mlgrid's artifact store and job reports (extension routes); absent = not served. */
+  artifacts?: ArtifactService;
+  jobReports?: JobReportService;
+  endpoints: EndpointService;
+  deployments: DeploymentService;
+  data: DataAssetService;
   /** Prometheus text exposition (GET /metrics); absent = no route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   admin: AdminAuth;
+  /** Principals, keys and role assignments; `authz` checks them on every ARM and Bearer publish request. */
+  access: AccessService;
+  authz: Authorizer;
   logger: Logger;
   /** Base URL clients reach this server at; derived from each request when unset. */
   publicUrl?: string;
@@ -79,6 +100,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const baseUrl = (req: { protocol: string; host: string }) =>
     deps.publicUrl ?? `${req.protocol}://${req.host}`;
   app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async (req) => openApiDocument(baseUrl(req))); // no auth: it holds no secrets
   // The validationUrl sent in the handshake: whoever holds the URL may confirm the endpoint (as in Azure).
   app.get<{ Querystring: { id?: string; code?: string } }>(VALIDATION_PATH, async (req, reply) => {
     const { id, code } = req.query;
@@ -98,7 +120,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
   }
   registerArmRoutes(app, deps, baseUrl);
+  if (deps.artifacts) registerArtifactRoutes(app, deps, deps.artifacts);
+  if (deps.jobReports) registerJobReportRoutes(app, deps, deps.jobReports);
   registerPublishRoutes(app, deps, baseUrl);
+  registerScoringRoutes(app, deps);
+  registerPrincipalRoutes(app, deps);
   registerInboxRoutes(app, deps.admin);
   return app;
 }

@@ -4,9 +4,12 @@ import { invalid, MlgridError } from '../core/errors.js';
 import { DeliveryOutcome } from '../core/retry-policy.js';
 import { parseIsoUtc } from '../core/validate.js';
 import { parseDeliveryStatus } from '../services/event-subscriptions.js';
+import { dispatchAuthorization } from './access-routes.js';
+import { parseAuthorizationPath } from './access-path.js';
 import type { AppDeps } from './app.js';
 import { allowedMethods, parseArmPath, type ArmTarget } from './arm-path.js';
 import { dispatchMl } from './ml-routes.js';
+import { validateArmBody } from './openapi/validate.js';
 
 type BaseUrl = (req: FastifyRequest) => string;
 
@@ -15,6 +18,8 @@ export function registerArmRoutes(app: FastifyInstance, deps: AppDeps, baseUrl: 
     method: ['GET', 'PUT', 'PATCH', 'DELETE', 'POST'],
     url: '/subscriptions/*',
     handler: async (req, reply) => {
+      const roles = parseAuthorizationPath(req.url.split('?')[0]!);
+      if (roles) return dispatchAuthorization(roles, req, reply, deps);
       const target = parseArmPath(req.url.split('?')[0]!);
       if (!target) throw new MlgridError('RouteNotFound', `No resource type at ${req.url.split('?')[0]}.`);
       const allowed = allowedMethods(target);
@@ -26,7 +31,8 @@ export function registerArmRoutes(app: FastifyInstance, deps: AppDeps, baseUrl: 
           [{ code: 'Allow', message: allowed.join(', ') }],
         );
       }
-      deps.admin.require(req);
+      await deps.authz.arm(req); // the operation (e.g. Microsoft.EventGrid/topics/write) from path and method
+      validateArmBody(target, req.method, req.body); // the operation's schema in /openapi.json
       return dispatch(target, req, reply, deps, baseUrl(req));
     },
   });

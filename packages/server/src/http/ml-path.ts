@@ -29,9 +29,10 @@ export type EndpointAction = 'listKeys' | 'regenerateKeys';
 
 /**
  * `cancel` (POST) is Azure's; `logs` (GET, mlgrid) returns the job's log; `cancelResult` (GET, mlgrid) is where
- * the SDK's poller follows a cancel (`.../jobs/{name}/operationResults/cancel`).
+ * the SDK's poller follows a cancel (`.../jobs/{name}/operationResults/cancel`); `reportStatus` (POST) and
+ * `metrics` (GET, POST) are mlgrid's reports from the job's code (http/job-report-routes.ts).
  */
-export type JobAction = 'cancel' | 'logs' | 'cancelResult';
+export type JobAction = 'cancel' | 'logs' | 'cancelResult' | 'reportStatus' | 'metrics';
 
 const ML = 'microsoft.machinelearningservices';
 
@@ -71,6 +72,8 @@ function parseJobPath(seg: string[], lower: string[], ws: WorkspaceRef): MlTarge
   if (lower.length === 10) return job;
   if (lower.length === 11 && lower[10] === 'cancel') return { ...job, action: 'cancel' };
   if (lower.length === 11 && lower[10] === 'logs') return { ...job, action: 'logs' };
+  if (lower.length === 11 && lower[10] === 'reportstatus') return { ...job, action: 'reportStatus' };
+  if (lower.length === 11 && lower[10] === 'metrics') return { ...job, action: 'metrics' };
   if (lower.length === 12 && lower[10] === 'operationresults' && lower[11] === 'cancel') {
     return { ...job, action: 'cancelResult' };
   }
@@ -121,7 +124,8 @@ export function mlAllowedMethods(t: MlTarget): string[] {
       if (t.action) return ['POST'];
       return ['PUT', 'GET', 'PATCH', 'DELETE'];
     case 'job':
-      if (t.action === 'cancel') return ['POST'];
+      if (t.action === 'cancel' || t.action === 'reportStatus') return ['POST'];
+      if (t.action === 'metrics') return ['GET', 'POST'];
       return t.action ? ['GET'] : ['PUT', 'GET', 'DELETE'];
     case 'workspace':
       return ['PUT', 'GET', 'PATCH', 'DELETE'];

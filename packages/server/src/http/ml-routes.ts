@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { invalid, MlgridError } from '../core/errors.js';
 import { isTerminal } from '../core/job.js';
 import type { AppDeps } from './app.js';
+import { dispatchData } from './data-routes.js';
+import { jobReport } from './job-report-routes.js';
 import { workspaceId, type MlTarget } from './ml-path.js';
 
 /** Seconds the SDK's poller waits between looks at a cancel in progress (its default is 30 s for ARM). */
@@ -27,6 +29,7 @@ export async function dispatchMl(
       if (req.method === 'PATCH') return ws.patchWorkspace(t, body);
       if (req.method === 'DELETE') {
         await deps.jobs.workspaceDeleting(t);
+        await deps.artifacts?.workspaceDeleting(t);
         return deleted(ws.deleteWorkspace(t));
       }
       return ws.getWorkspace(t);
@@ -46,8 +49,21 @@ export async function dispatchMl(
       return { value: await deps.jobs.list(t, base) };
     case 'job':
       return job(t, req, reply, deps, base);
+    case 'onlineEndpoints':
+      return { value: await deps.endpoints.list(t, base) };
+    case 'onlineEndpoint':
+      return endpoint(t, req, reply, deps, base);
+    case 'onlineDeployments':
+      return { value: await deps.deployments.list(t, t.endpoint) };
+    case 'onlineDeployment':
+      return deployment(t, req, reply, deps);
+    case 'dataContainers':
+    case 'dataContainer':
+    case 'dataVersions':
+    case 'dataVersion':
+      return dispatchData(t, req, reply, deps);
     default:
-      throw new MlgridError('RouteNotFound', `${t.kind} is not served yet.`);
+      throw new MlgridError('RouteNotFound', `${(t as MlTarget).kind} is not served yet.`);
   }
 }
 
@@ -64,13 +80,22 @@ async function job(
       return cancelReply(isTerminal((await jobs.cancel(t, t.job)).status), t, reply, base);
     case 'cancelResult':
       return cancelReply(await jobs.cancelDone(t, t.job), t, reply, base);
+    case 'reportStatus':
+    case 'metrics':
+      if (!deps.jobReports) throw new MlgridError('RouteNotFound', 'Job reports are not served here.');
+      return jobReport(t.action, t, t.job, req, reply, deps.jobReports);
     case 'logs': {
       const q = req.query as Record<string, string | undefined>;
       const tail = q.tail === undefined ? undefined : Number(q.tail);
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0 || tail > 1_000_000)) {
         throw invalid('tail', 'must be an integer from 0 to 1000000');
       }
-      return reply.type('text/plain; charset=utf-8').send(await jobs.logs(t, t.job, tail));
+      const offset = q.offset === undefined ? undefined : Number(q.offset);
+      if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) {
+        throw invalid('offset', 'must be a byte offset: an integer from 0');
+      }
+      if (offset !== undefined && tail !== undefined) throw invalid('offset', 'cannot be combined with tail');
+      return reply.type('text/plain; charset=utf-8').send(await jobs.logs(t, t.job, tail, offset));
     }
   }
   if (req.method === 'PUT') {
@@ -98,4 +123,59 @@ function cancelReply(
     .header('location', location)
     .header('retry-after', String(CANCEL_RETRY_AFTER_S))
     .send();
+}
+
+/** Provisioning answers come back while a deployment starts: the SDK's poller looks again after Retry-After. */
+const PROVISIONING_RETRY_AFTER_S = 1;
+
+async function endpoint(
+  t: Extract<MlTarget, { kind: 'onlineEndpoint' }>,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: AppDeps,
+  base: string,
+) {
+  const eps = deps.endpoints;
+  if (t.action === 'listKeys') return eps.listKeys(t, t.endpoint);
+  if (t.action === 'regenerateKeys') {
+    await eps.regenerateKeys(t, t.endpoint, req.body);
+    return reply.code(200).send();
+  }
+  switch (req.method) {
+    case 'PUT': {
+      const r = await eps.put(t, t.endpoint, req.body, base);
+      return reply.code(r.created ? 201 : 200).send(r.out);
+    }
+    case 'PATCH':
+      return eps.patch(t, t.endpoint, req.body, base);
+    case 'DELETE':
+      return reply.code((await eps.delete(t, t.endpoint)) ? 200 : 204).send();
+    default:
+      return eps.get(t, t.endpoint, base);
+  }
+}
+
+async function deployment(
+  t: Extract<MlTarget, { kind: 'onlineDeployment' }>,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: AppDeps,
+) {
+  const ds = deps.deployments;
+  if (t.action === 'logs') return ds.logs(t, t.endpoint, t.deployment, req.body);
+  switch (req.method) {
+    case 'PUT': {
+      const r = await ds.put(t, t.endpoint, t.deployment, req.body);
+      return reply
+        .code(r.created ? 201 : 200)
+        .header('retry-after', String(PROVISIONING_RETRY_AFTER_S))
+        .send(r.out);
+    }
+    case 'PATCH':
+      return ds.patch(t, t.endpoint, t.deployment, req.body);
+    case 'DELETE':
+      return reply.code((await ds.delete(t, t.endpoint, t.deployment)) ? 200 : 204).send();
+    default:
+      return ds.get(t, t.endpoint, t.deployment);
+  }
 }

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { invalid, notFound } from '../core/errors.js';
 import { applyJobUpdate, isTerminal, parseJobPut, renderJob, type JobSpec } from '../core/job.js';
 import { experimentId } from '../core/job-run.js';
+import { runnerKind } from '../core/job-report.js';
 import { jobDirectory } from '../engine/job-process.js';
 import type { JobRunner } from '../engine/job-runner.js';
 import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
@@ -38,10 +39,12 @@ export class JobService {
   async put(ref: WorkspaceRef, name: string, body: unknown, base: string) {
     const ws = await this.requireWorkspace(ref);
     const spec = this.withOutputDefaults(parseJobPut(body, { name }), ws, name);
+    const local = runnerKind(spec) === 'local'; // also validates properties.properties["mlgrid.runner"]
     const key = jobKey(ws, name);
     const existing = await this.store.getJob(key);
     if (existing) return { created: false, out: await this.update(ws, existing, spec, base) };
-    if (spec.codePath !== undefined && !isDir(spec.codePath)) {
+    // A job run elsewhere names a folder on its own machine.
+    if (spec.codePath !== undefined && local && !isDir(spec.codePath)) {
       throw invalid('properties.codeId', `the folder ${spec.codePath} does not exist on the mlgrid host`);
     }
     const { created, job } = await this.runner.submit(ws, name, spec);
@@ -83,6 +86,7 @@ export class JobService {
       this.runner.abandon([job.key]);
     }
     const deleted = await this.store.deleteJob(job.key);
+    await this.store.deleteResource(job.key, this.now().getTime()); // its metric series
     rmSync(jobDirectory(this.cfg.dir, ws.workspaceGuid, job.name), { recursive: true, force: true });
     return deleted;
   }
@@ -95,12 +99,16 @@ export class JobService {
     rmSync(join(this.cfg.dir, ws.workspaceGuid), { recursive: true, force: true });
   }
 
-  /** mlgrid extension: the job's `std_log.txt` (stdout and stderr), whole or its last `tail` lines. */
-  async logs(ref: WorkspaceRef, name: string, tail?: number): Promise<string | Readable> {
+  /**
+   * mlgrid extension: the job's `std_log.txt` (stdout and stderr), whole, its last `tail` lines, or the bytes
+   * from byte `offset` on (raw, so a follower can resume exactly where it stopped: `mlgrid ml job stream`).
+   */
+  async logs(ref: WorkspaceRef, name: string, tail?: number, offset?: number): Promise<string | Readable> {
     const ws = await this.requireWorkspace(ref);
     const job = await this.requireJob(ws, name);
     const file = join(jobDirectory(this.cfg.dir, ws.workspaceGuid, job.name), 'std_log.txt');
     if (!existsSync(file)) return ''; // not started yet
+    if (offset !== undefined) return createReadStream(file, { start: offset });
     return tail === undefined ? createReadStream(file, 'utf8') : tailLines(file, tail);
   }
 

@@ -22,7 +22,13 @@ export function topicEndpointPath(name: string): string {
   return `/topics/${encodeURIComponent(name)}/api/events`;
 }
 
+/** How long the publish route may use a topic record read earlier (other nodes' key changes apply after it). */
+const BY_NAME_CACHE_MS = 1000;
+
 export class TopicService {
+  /** Topic records by endpoint name (as requested) for the publish route: one store read per topic per second, not per request. */
+  private readonly byNameCache = new Map<string, { rec: TopicRecord; at: number }>();
+
   constructor(
     private readonly store: Store,
     private readonly subscriptions: EventSubscriptionService,
@@ -52,6 +58,7 @@ export class TopicService {
           updatedAt: at,
         };
     const { created } = await this.store.putTopic(rec);
+    this.byNameCache.clear();
     return { created, topic: this.render(rec, baseUrl) };
   }
 
@@ -67,6 +74,7 @@ export class TopicService {
       updatedAt: this.now().toISOString(),
     };
     await this.store.putTopic(next);
+    this.byNameCache.clear();
     return this.render(next, baseUrl);
   }
 
@@ -74,6 +82,7 @@ export class TopicService {
     const key = topicId(ref).toLowerCase();
     const subs = await this.store.listEventSubscriptions(key);
     const deleted = await this.store.deleteTopic(key);
+    this.byNameCache.clear();
     for (const s of subs) this.subscriptions.forget(s.key);
     return deleted;
   }
@@ -99,13 +108,18 @@ export class TopicService {
     if (keyName.toLowerCase() === 'key1') next.key1 = newAccessKey();
     else next.key2 = newAccessKey();
     await this.store.putTopic(next);
+    this.byNameCache.clear();
     return { key1: next.key1, key2: next.key2 };
   }
 
   /** For the publish route: the topic behind an endpoint name. */
   async byName(name: string): Promise<TopicRecord> {
+    const hit = this.byNameCache.get(name);
+    if (hit && Date.now() - hit.at < BY_NAME_CACHE_MS) return hit.rec;
     const rec = await this.store.getTopicByName(name);
     if (!rec) throw new MlgridError('ResourceNotFound', `No topic named '${name}' on this server.`);
+    if (this.byNameCache.size >= 10_000) this.byNameCache.clear();
+    this.byNameCache.set(name, { rec, at: Date.now() });
     return rec;
   }
 

@@ -54,10 +54,11 @@ export class PostgresJobs {
     return res.rows.map((r) => toJob(r)!);
   }
 
-  async byStatus(statuses: readonly string[], limit = 1000): Promise<JobRecord[]> {
+  async byStatus(statuses: readonly string[], limit = 1000, exceptRunner?: string): Promise<JobRecord[]> {
     const res = await this.pool.query(
-      'SELECT * FROM jobs WHERE status = ANY($1::text[]) ORDER BY created_at, key LIMIT $2',
-      [statuses, limit],
+      `SELECT * FROM jobs WHERE status = ANY($1::text[]) AND ($3::text IS NULL OR runner_id IS DISTINCT FROM $3)
+       ORDER BY created_at, key LIMIT $2`,
+      [statuses, limit, exceptRunner ?? null],
     );
     return res.rows.map((r) => toJob(r)!);
   }

@@ -1,6 +1,7 @@
 /** PostgreSQL adapter (pg). Several mlgrid nodes may share one database. */
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
+import { appendRows, claimRows, settleRows } from './postgres-deliveries.js';
 import { PostgresJobs } from './postgres-jobs.js';
 import { PostgresResources } from './postgres-resources.js';
 import {
@@ -9,7 +10,6 @@ import {
   toWorkspace,
   outcomeFilter,
   toAttempt,
-  toClaimed,
   toDelivery,
   toReplayEvent,
   toSub,
@@ -25,6 +25,7 @@ import type {
   ResourcePut,
   ResourceRecord,
   Settlement,
+  DeliveryLease,
   DeliveryQuery,
   DeliveryStatus,
   DeliveryView,
@@ -268,43 +269,13 @@ export class PostgresStore implements Store {
     };
   }
 
-  async appendEvents(events: EventToStore[], now: number): Promise<void> {
-    if (events.length === 0) return;
-    await this.tx((c) => this.appendIn(c, events, now));
+  async appendEvents(events: EventToStore[], now: number, lease?: DeliveryLease): Promise<ClaimedDelivery[]> {
+    // One statement: atomic on its own, no BEGIN/COMMIT round trips.
+    return appendRows(this.pool, events, now, lease);
   }
 
   private async appendIn(c: pg.PoolClient, events: EventToStore[], now: number): Promise<void> {
-    if (events.length === 0) return;
-    // Reserve the sequence numbers first so deliveries can reference them in the same round trip count.
-    const seqs: string[] = (
-      await c.query(
-        "SELECT nextval(pg_get_serial_sequence('events', 'seq'))::text AS s FROM generate_series(1, $1)",
-        [events.length],
-      )
-    ).rows.map((r) => r.s);
-    const cols: unknown[][] = [[], [], [], [], [], [], []];
-    const dSub: string[] = [];
-    const dSeq: string[] = [];
-    events.forEach((e, i) => {
-      const row = [seqs[i], e.eventId, e.sourceKey, e.eventType, e.subject, e.schema, e.body];
-      row.forEach((v, j) => cols[j]!.push(v));
-      for (const s of e.subscriptionKeys) {
-        dSub.push(s);
-        dSeq.push(seqs[i]!);
-      }
-    });
-    await c.query(
-      `INSERT INTO events (seq, event_id, source_key, event_type, subject, schema, body, published_at)
-         SELECT *, $8::bigint FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-      [...cols, now],
-    );
-    if (dSub.length > 0) {
-      await c.query(
-        `INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at)
-           SELECT s, q, 'pending', $3, $3 FROM unnest($1::text[], $2::bigint[]) AS t(s, q)`,
-        [dSub, dSeq, now],
-      );
-    }
+    await appendRows(c, events, now);
   }
 
   async putWorkspace(r: WorkspaceRecord): Promise<{ created: boolean }> {
@@ -468,8 +439,12 @@ export class PostgresStore implements Store {
     return this.jobs.list(workspaceKey);
   }
 
-  listJobsByStatus(statuses: readonly string[], limit?: number): Promise<JobRecord[]> {
-    return this.jobs.byStatus(statuses, limit);
+  listJobsByStatus(
+    statuses: readonly string[],
+    limit?: number,
+    opts?: { exceptRunner?: string },
+  ): Promise<JobRecord[]> {
+    return this.jobs.byStatus(statuses, limit, opts?.exceptRunner);
   }
 
   updateJobSpec(key: string, spec: unknown, updatedAt: string): Promise<boolean> {
@@ -511,24 +486,7 @@ export class PostgresStore implements Store {
     now: number;
     leaseUntil: number;
   }): Promise<ClaimedDelivery[]> {
-    // SKIP LOCKED: several nodes claim side by side without waiting on each other's rows.
-    const res = await this.tx(async (c) => {
-      // Leases need no durable commit: a lost one only re-delivers (at-least-once).
-      await c.query('SET LOCAL synchronous_commit = off');
-      return c.query(
-        `WITH c AS (
-         SELECT id FROM deliveries
-         WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-         ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),
-       u AS (
-         UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4 FROM c WHERE d.id = c.id
-         RETURNING d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq, d.next_attempt_at)
-       SELECT u.*, e.event_id, e.schema, e.body, e.published_at
-       FROM u JOIN events e ON e.seq = u.event_seq ORDER BY u.next_attempt_at, u.id`,
-        [q.now, q.limit, q.owner, q.leaseUntil],
-      );
-    });
-    return res.rows.map(toClaimed);
+    return claimRows(this.pool, q);
   }
 
   async settleDeliveries(
@@ -537,55 +495,7 @@ export class PostgresStore implements Store {
     attempts: AttemptRecord[],
     now: number,
   ): Promise<void> {
-    if (settlements.length === 0 && attempts.length === 0) return;
-    await this.tx(async (c) => {
-      await c.query('SET LOCAL synchronous_commit = off'); // a lost settlement re-delivers, as a crash would
-      if (settlements.length > 0) {
-        const col = <T>(f: (s: Settlement) => T) => settlements.map(f);
-        await c.query(
-          `UPDATE deliveries d SET status = s.status, attempts = s.attempts,
-             next_attempt_at = COALESCE(s.next_at, d.next_attempt_at),
-             last_attempt_at = COALESCE(s.last_at, d.last_attempt_at), last_status_code = s.code,
-             last_outcome = COALESCE(s.outcome, d.last_outcome), dead_letter_reason = s.reason,
-             settled_at = CASE WHEN s.status = 'pending' THEN NULL ELSE $9::bigint END,
-             lease_owner = NULL, lease_until = NULL
-           FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::text[])
-             AS s(id, status, attempts, next_at, last_at, code, outcome, reason)
-           -- the ANY lets the planner reach the rows by primary key instead of a nested loop over a scan
-           WHERE d.id = s.id AND d.id = ANY($1::bigint[]) AND d.lease_owner = $10`,
-          [
-            col((s) => s.id),
-            col((s) => s.status),
-            col((s) => s.attempts),
-            col((s) => s.nextAttemptAt ?? null),
-            col((s) => s.lastAttemptAt ?? null),
-            col((s) => s.lastStatusCode ?? null),
-            col((s) => s.lastOutcome ?? null),
-            col((s) => s.deadLetterReason ?? null),
-            now,
-            owner,
-          ],
-        );
-      }
-      if (attempts.length > 0) {
-        const col = <T>(f: (a: AttemptRecord) => T) => attempts.map(f);
-        await c.query(
-          `INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms, delivery_count, event_ids,
-             status_code, outcome, response_excerpt)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::int[], $7::text[], $8::text[])`,
-          [
-            col((a) => a.subscriptionKey),
-            col((a) => a.startedAt),
-            col((a) => a.durationMs),
-            col((a) => a.deliveryCount),
-            col((a) => JSON.stringify(a.eventIds)),
-            col((a) => a.statusCode ?? null),
-            col((a) => a.outcome),
-            col((a) => a.responseExcerpt ?? null),
-          ],
-        );
-      }
-    });
+    await settleRows(this.pool, owner, settlements, attempts, now);
   }
 
   async releaseLeases(owner?: string): Promise<number> {

@@ -27,9 +27,8 @@ export class SqliteJobs {
         WHERE key = @key`),
       get: p('SELECT * FROM jobs WHERE key = ?'),
       list: p('SELECT * FROM jobs WHERE workspace_key = ? ORDER BY created_at, key'),
-      byStatus: p(
-        'SELECT * FROM jobs WHERE status IN (SELECT value FROM json_each(?)) ORDER BY created_at, key LIMIT ?',
-      ),
+      byStatus: p(`SELECT * FROM jobs WHERE status IN (SELECT value FROM json_each(@statuses))
+        AND (@except IS NULL OR runner_id IS NOT @except) ORDER BY created_at, key LIMIT @limit`),
       setSpec: p('UPDATE jobs SET spec = ?, updated_at = ? WHERE key = ?'),
       renew: p('UPDATE jobs SET lease_until = ? WHERE runner_id = ?'),
       delete: p('DELETE FROM jobs WHERE key = ?'),
@@ -60,8 +59,9 @@ export class SqliteJobs {
     return (this.s.list.all(workspaceKey) as Row[]).map((r) => toJob(r)!);
   }
 
-  byStatus(statuses: readonly string[], limit = 1000): JobRecord[] {
-    return (this.s.byStatus.all(JSON.stringify(statuses), limit) as Row[]).map((r) => toJob(r)!);
+  byStatus(statuses: readonly string[], limit = 1000, exceptRunner?: string): JobRecord[] {
+    const q = { statuses: JSON.stringify(statuses), limit, except: exceptRunner ?? null };
+    return (this.s.byStatus.all(q) as Row[]).map((r) => toJob(r)!);
   }
 
   setSpec(key: string, spec: unknown, updatedAt: string): boolean {

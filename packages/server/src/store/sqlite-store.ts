@@ -13,6 +13,7 @@ import type {
   ResourcePut,
   ResourceRecord,
   Settlement,
+  DeliveryLease,
   DeliveryQuery,
   DeliveryStatus,
   DeliveryView,
@@ -27,6 +28,7 @@ import type {
   WorkspaceRecord,
 } from './types.js';
 
+import { SqliteDeliveries } from './sqlite-deliveries.js';
 import { SqliteJobs } from './sqlite-jobs.js';
 import { SqliteResources } from './sqlite-resources.js';
 import { prepareWorkspace } from './sqlite-workspace.js';
@@ -36,7 +38,6 @@ import {
   toWorkspace,
   outcomeFilter,
   toAttempt,
-  toClaimed,
   toDelivery,
   toReplayEvent,
   toSub,
@@ -203,12 +204,14 @@ export class SqliteStore implements Store {
     }
   }
 
-  async appendEvents(events: EventToStore[], now: number): Promise<void> {
-    this.db.transaction(() => this.appendSync(events, now))();
+  async appendEvents(events: EventToStore[], now: number, lease?: DeliveryLease): Promise<ClaimedDelivery[]> {
+    return this.db.transaction(() => this.appendSync(events, now, lease))();
   }
 
-  private appendSync(events: EventToStore[], now: number): void {
-    const { insertEvent, insertDelivery } = this.stmts;
+  /** With a lease, the new deliveries are stored leased to its owner and returned (fresh hand-off). */
+  private appendSync(events: EventToStore[], now: number, lease?: DeliveryLease): ClaimedDelivery[] {
+    const { insertEvent, insertDelivery, insertLeasedDelivery } = this.stmts;
+    const fresh: ClaimedDelivery[] = [];
     for (const e of events) {
       const seq = insertEvent.run(
         e.eventId,
@@ -219,8 +222,30 @@ export class SqliteStore implements Store {
         e.body,
         now,
       ).lastInsertRowid;
-      for (const sub of e.subscriptionKeys) insertDelivery.run(sub, seq, now, now);
+      if (!lease) {
+        for (const sub of e.subscriptionKeys) insertDelivery.run(sub, seq, now, now);
+        continue;
+      }
+      const event = {
+        seq: String(seq),
+        eventId: e.eventId,
+        schema: e.schema,
+        body: e.body,
+        publishedAt: now,
+      };
+      for (const sub of e.subscriptionKeys) {
+        const id = insertLeasedDelivery.run(
+          sub,
+          seq,
+          lease.until,
+          now,
+          lease.owner,
+          lease.until,
+        ).lastInsertRowid;
+        fresh.push({ id: String(id), subscriptionKey: sub, attempts: 0, createdAt: now, event });
+      }
     }
+    return fresh;
   }
 
   async putWorkspace(rec: WorkspaceRecord): Promise<{ created: boolean }> {
@@ -338,8 +363,12 @@ export class SqliteStore implements Store {
     return this.jobs.list(workspaceKey);
   }
 
-  async listJobsByStatus(statuses: readonly string[], limit?: number): Promise<JobRecord[]> {
-    return this.jobs.byStatus(statuses, limit);
+  async listJobsByStatus(
+    statuses: readonly string[],
+    limit?: number,
+    opts?: { exceptRunner?: string },
+  ): Promise<JobRecord[]> {
+    return this.jobs.byStatus(statuses, limit, opts?.exceptRunner);
   }
 
   async updateJobSpec(key: string, spec: unknown, updatedAt: string): Promise<boolean> {
@@ -380,11 +409,8 @@ export class SqliteStore implements Store {
     now: number;
     leaseUntil: number;
   }): Promise<ClaimedDelivery[]> {
-    return this.relaxed(() => {
-      const rows = this.stmts.claim.all({ now: q.now, limit: q.limit }) as Row[];
-      for (const r of rows) this.stmts.lease.run({ owner: q.owner, until: q.leaseUntil, id: r.id });
-      return rows.map(toClaimed);
-    });
+    const dl = (this.deliveries ??= new SqliteDeliveries(this.db));
+    return this.relaxed(() => dl.claimDue(q));
   }
 
   async settleDeliveries(
@@ -393,31 +419,12 @@ export class SqliteStore implements Store {
     attempts: AttemptRecord[],
     now: number,
   ): Promise<void> {
-    this.relaxed(() => {
-      for (const st of settlements) {
-        this.stmts.settle.run({
-          id: Number(st.id),
-          owner,
-          now,
-          status: st.status,
-          attempts: st.attempts,
-          nextAttemptAt: st.nextAttemptAt ?? null,
-          lastAttemptAt: st.lastAttemptAt ?? null,
-          lastStatusCode: st.lastStatusCode ?? null,
-          lastOutcome: st.lastOutcome ?? null,
-          deadLetterReason: st.deadLetterReason ?? null,
-        });
-      }
-      for (const a of attempts) {
-        this.stmts.insertAttempt.run({
-          ...a,
-          eventIds: JSON.stringify(a.eventIds),
-          statusCode: a.statusCode ?? null,
-          responseExcerpt: a.responseExcerpt ?? null,
-        });
-      }
-    });
+    const dl = (this.deliveries ??= new SqliteDeliveries(this.db));
+    this.relaxed(() => dl.settle(owner, settlements, attempts, now));
   }
+
+  /** Claim and settle statements, prepared on first use. */
+  private deliveries?: SqliteDeliveries;
 
   async releaseLeases(owner?: string): Promise<number> {
     return (owner === undefined ? this.stmts.releaseAll.run() : this.stmts.releaseOwner.run(owner)).changes;
@@ -532,31 +539,15 @@ function prepare(db: Database.Database) {
     insertDelivery: p(
       "INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at) VALUES (?, ?, 'pending', ?, ?)",
     ),
+    // Leased at birth (fresh hand-off): due only when the lease lapses, like a claimed row.
+    insertLeasedDelivery:
+      p(`INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at,
+        lease_owner, lease_until) VALUES (?, ?, 'pending', ?, ?, ?, ?)`),
     listDeliveries: p(`SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
       FROM deliveries d JOIN events e ON e.seq = d.event_seq
       WHERE d.subscription_key = @sub AND (@status IS NULL OR d.status = @status) AND d.id > @after
         AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
       ORDER BY d.id LIMIT @limit`),
-    claim: p(`SELECT d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq,
-        e.event_id, e.schema, e.body, e.published_at
-      FROM deliveries d JOIN events e ON e.seq = d.event_seq
-      WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
-      ORDER BY d.next_attempt_at, d.id LIMIT @limit`),
-    // A leased delivery is not due until its lease lapses: moving next_attempt_at keeps the claim scan on the
-    // index range of claimable rows instead of stepping over every row in flight.
-    lease: p(
-      'UPDATE deliveries SET lease_owner = @owner, lease_until = @until, next_attempt_at = @until WHERE id = @id',
-    ),
-    settle: p(`UPDATE deliveries SET status = @status, attempts = @attempts,
-        next_attempt_at = COALESCE(@nextAttemptAt, next_attempt_at), last_attempt_at = COALESCE(@lastAttemptAt, last_attempt_at),
-        last_status_code = @lastStatusCode, last_outcome = COALESCE(@lastOutcome, last_outcome),
-        dead_letter_reason = @deadLetterReason, settled_at = CASE WHEN @status = 'pending' THEN NULL ELSE @now END,
-        lease_owner = NULL, lease_until = NULL
-      WHERE id = @id AND lease_owner = @owner`),
-    insertAttempt:
-      p(`INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms, delivery_count, event_ids,
-        status_code, outcome, response_excerpt)
-      VALUES (@subscriptionKey, @startedAt, @durationMs, @deliveryCount, @eventIds, @statusCode, @outcome, @responseExcerpt)`),
     // Released deliveries were due when claimed: due again at once.
     releaseAll: p(
       'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0 WHERE lease_owner IS NOT NULL',

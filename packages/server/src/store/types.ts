@@ -77,6 +77,11 @@ export interface DeliveryQuery {
   limit: number;
 }
 
+export interface DeliveryLease {
+  owner: string;
+  until: number;
+}
+
 /** A delivery leased to one dispatcher until `leaseUntil`; another may take it over once the lease lapses. */
 export interface ClaimedDelivery {
   id: string;
@@ -317,8 +322,15 @@ export interface Store {
   getJob(key: string): Promise<JobRecord | undefined>;
   /** A workspace's jobs, oldest first. */
   listJobs(workspaceKey: string): Promise<JobRecord[]>;
-  /** Jobs of every workspace in one of `statuses`, oldest first (the queue, and recovery). */
-  listJobsByStatus(statuses: readonly string[], limit?: number): Promise<JobRecord[]>;
+  /**
+   * Jobs of every workspace in one of `statuses`, oldest first (the queue, and recovery); with `exceptRunner`,
+   * not those that runner holds (the queue skips jobs run elsewhere).
+   */
+  listJobsByStatus(
+    statuses: readonly string[],
+    limit?: number,
+    opts?: { exceptRunner?: string },
+  ): Promise<JobRecord[]>;
   /** Replaces the spec (the few fields a PUT may change); no status change, no event. */
   updateJobSpec(key: string, spec: unknown, updatedAt: string): Promise<boolean>;
   /**
@@ -351,8 +363,11 @@ export interface Store {
   /** Deletes the resource and every resource below it (with `events` in the same transaction). */
   deleteResource(key: string, now: number, events?: EventToStore[]): Promise<boolean>;
 
-  /** Commits every event and its deliveries in one transaction (group commit), all or none. */
-  appendEvents(events: EventToStore[], now: number): Promise<void>;
+  /**
+   * Commits every event and its deliveries in one transaction (group commit), all or none. With `lease`, the
+   * new deliveries are stored already leased to that owner and returned (the dispatcher's fresh hand-off).
+   */
+  appendEvents(events: EventToStore[], now: number, lease?: DeliveryLease): Promise<ClaimedDelivery[]>;
   listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]>;
 
   /** Lease up to `limit` due pending deliveries (oldest due first) to `owner` until `leaseUntil`. */

@@ -1,6 +1,7 @@
 /** An in-process mlgrid on 127.0.0.1:0 with a fresh store, for API tests. */
 import pino from 'pino';
 import type { JobsConfig } from '../../src/engine/job-runner.js';
+import type { ArtifactsConfig } from '../../src/services/artifacts.js';
 import { startServer, type DeliveryConfig, type RunningServer } from '../../src/server.js';
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from './postgres.js';
 import { tempDir } from './tmp.js';
@@ -23,9 +24,13 @@ export async function startTestServer(
     delivery?: Partial<DeliveryConfig>;
     /** Command job settings (default: the server's). */
     jobs?: Partial<JobsConfig>;
+    /** Artifact store settings (default: the server's). */
+    artifacts?: Partial<ArtifactsConfig>;
+    /** Reuse this data directory (a restart); it is left in place at stop. */
+    dataDir?: string;
   } = {},
 ): Promise<TestServer> {
-  const t = tempDir();
+  const t = opts.dataDir ? { dir: opts.dataDir, cleanup: () => {} } : tempDir();
   const schema = opts.schema ?? uniqueSchema();
   const server = await startServer(
     {
@@ -40,6 +45,7 @@ export async function startTestServer(
       logLevel: 'silent',
       delivery: opts.delivery ?? { enabled: false, validateWebhooks: false },
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
+      ...(opts.artifacts ? { artifacts: opts.artifacts } : {}),
       ...(opts.tls ? { tls: { mode: 'self-signed' as const } } : {}),
     },
     pino({ level: 'silent' }),
