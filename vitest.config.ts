@@ -10,8 +10,9 @@ export default defineConfig({
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     // Never read the developer's own CLI defaults (~/.mlgrid/config.json): this folder does not exist.
     env: { MLGRID_CONFIG_DIR: join(tmpdir(), `mlgrid-test-config-none-${process.pid}`) },
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Generous: CLI tests start real `mlgrid` processes through tsx, seconds each on a busy 2-core machine.
+    testTimeout: 90_000,
+    hookTimeout: 60_000,
     // Server processes and PostgreSQL schemas are per test file; files run in parallel.
     pool: 'forks',
   },

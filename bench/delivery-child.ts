@@ -89,7 +89,7 @@ async function mlgrid(backend: Backend, where: string, deliver: boolean, synchro
       store: storeConfig(backend, where, synchronous),
       adminKey: ADMIN_KEY,
       logLevel: process.env.BENCH_MLGRID_LOG ?? 'silent',
-      // Dispatcher: every default (concurrency 64, perEndpoint 8, claimLimit 500, …) except that the receiver
+      // Dispatcher: every default (concurrency 256, perEndpoint 64, claimLimit 500, …) except that the receiver
       // gets no validation handshake.
       delivery: { enabled: deliver, validateWebhooks: false },
     },

@@ -765,7 +765,7 @@ async function main(): Promise<void> {
       batchEvents: N_BATCH,
       batch: { maxEventsPerBatch: 100, preferredBatchSizeInKilobytes: 1024 },
       dispatcher:
-        'defaults (concurrency 64, perEndpoint 8, claimLimit 500, pollMs 1000), validateWebhooks false',
+        'defaults (concurrency 256, perEndpoint 64, claimLimit 500, pollMs 1000), validateWebhooks false',
       sqlite: 'synchronous=FULL (default) for delivery; seeded with NORMAL',
       rawConnections: CONNS,
       rawWarmupMs: BASE_WARMUP_MS,

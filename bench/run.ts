@@ -2,7 +2,7 @@
  * Runs the benchmarks (each in its own process, with workspace imports resolved to sources), prints a
  * summary and writes bench/results/<YYYY-MM-DD>-<name>.json (machine info + every figure).
  *
- *   npm run bench [-- --name <label>] [-- --only routing|publish|delivery] [-- --no-normal]
+ *   npm run bench [-- --name <label>] [-- --only routing|publish|delivery|drift|drift-classifier] [-- --no-normal]
  *
  * <name> defaults to the host name; an existing file of the same name is never overwritten (-2, -3… is added).
  */
@@ -12,6 +12,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, hostname, loadavg, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { DeliveryResult } from './delivery.js';
+import type { DriftClassifierBench } from './drift-classifier.js';
+import type { DriftBenchResult } from './drift-metrics.js';
 import type { PublishResult } from './publish.js';
 import type { RoutingResult } from './routing.js';
 import { arg, fmt, fmt2, QUICK, table } from './lib/util.js';
@@ -87,6 +89,8 @@ async function main(): Promise<void> {
   let routing: RoutingResult | undefined;
   let publish: PublishResult | undefined;
   let delivery: DeliveryResult | undefined;
+  let drift: DriftBenchResult | undefined;
+  let driftClassifier: DriftClassifierBench | undefined;
   const tmp = (s: string) => `${RESULTS}${s}-${process.pid}.tmp`;
   try {
     if (only === undefined || only === 'routing') {
@@ -107,10 +111,24 @@ async function main(): Promise<void> {
       delivery = JSON.parse(readFileSync(tmp('delivery'), 'utf8')) as DeliveryResult;
       console.log('');
     }
+    if (only === undefined || only === 'drift') {
+      console.log('== drift metrics ==');
+      await runScript('drift-metrics', tmp('drift'), []);
+      drift = JSON.parse(readFileSync(tmp('drift'), 'utf8')) as DriftBenchResult;
+      console.log('');
+    }
+    if (only === undefined || only === 'drift-classifier') {
+      console.log('== drift classifier ==');
+      await runScript('drift-classifier', tmp('drift-classifier'), []);
+      driftClassifier = JSON.parse(readFileSync(tmp('drift-classifier'), 'utf8')) as DriftClassifierBench;
+      console.log('');
+    }
   } finally {
     rmSync(tmp('routing'), { force: true });
     rmSync(tmp('publish'), { force: true });
     rmSync(tmp('delivery'), { force: true });
+    rmSync(tmp('drift'), { force: true });
+    rmSync(tmp('drift-classifier'), { force: true });
   }
 
   const rows: (string | number)[][] = [];
@@ -194,6 +212,44 @@ async function main(): Promise<void> {
       if (g.measured !== undefined)
         rows.push([`delivery goal ${k} (${g.goal})`, String(g.measured), g.met ? 'met' : 'MISSED', '']);
   }
+  if (drift) {
+    const d = drift;
+    rows.push([
+      `drift KS+W1+energy, ${fmt(d.rows)} vs ${fmt(d.rows)} × ${d.features}`,
+      `${fmt2(d.seconds.mlgrid)} s`,
+      `scipy ${fmt2(d.seconds.scipy)} s, sort ${fmt2(d.seconds.sortOnly)} s`,
+      `${fmt2(d.ratio.vsScipy)}x / ${fmt2(d.ratio.vsSort)}x`,
+    ]);
+    rows.push([
+      'drift, cached baseline',
+      `${fmt2(d.seconds.mlgridCached)} s`,
+      `sort target ${fmt2(d.seconds.sortTargetOnly)} s`,
+      `${fmt2(d.ratio.cachedVsScipy)}x / ${fmt2(d.ratio.cachedVsSortTarget)}x`,
+    ]);
+    rows.push([
+      'drift goals ≤ 0.35× scipy, ≤ 2× sort',
+      d.goals.vsScipy.met ? 'met' : 'MISSED',
+      d.goals.vsSort.met ? 'met' : 'MISSED',
+      '',
+    ]);
+  }
+  for (const c of driftClassifier?.cases ?? []) {
+    rows.push([
+      `drift coefficient '${c.name}', ${fmt(c.rows.baseline)} + ${fmt(c.rows.target)} × ${c.rows.features}`,
+      `${fmt2(c.mlgrid1.seconds)} / ${fmt2(c.mlgrid2.seconds)} s (1 / 2 threads)`,
+      c.sklearn1 && c.sklearnDefault
+        ? `sklearn ${fmt2(c.sklearn1.seconds)} / ${fmt2(c.sklearnDefault.seconds)} s (1 / ${c.sklearnDefault.ompThreads})`
+        : 'sklearn n/a',
+      c.ratio ? `${fmt2(c.ratio.threads1)} / ${fmt2(c.ratio.threads2)}` : '',
+    ]);
+  }
+  if (driftClassifier?.goal.met !== undefined)
+    rows.push([
+      `drift coefficient goal (${driftClassifier.goal.case})`,
+      '≤ 5 s, ≤ 1×',
+      driftClassifier.goal.met ? 'met' : 'MISSED',
+      '',
+    ]);
   console.log('== summary ==');
   console.log(table(['measure', 'mlgrid', 'baseline / limit', 'ratio'], rows));
 
@@ -210,6 +266,8 @@ async function main(): Promise<void> {
     ...(routing ? { routing } : {}),
     ...(publish ? { publish } : {}),
     ...(delivery ? { delivery } : {}),
+    ...(drift ? { drift } : {}),
+    ...(driftClassifier ? { driftClassifier } : {}),
   };
   writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
   console.log(`\nwrote ${out.slice(ROOT.length)}`);

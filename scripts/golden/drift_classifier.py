@@ -10,6 +10,7 @@ writes packages/server/test/fixtures/drift/classifier.json:
 - "mcc" / "auc": sklearn.metrics.matthews_corrcoef and roc_auc_score on label / prediction / score vectors,
   inline or regenerated from a seeded recipe (mulberry32, exact arithmetic); the TypeScript port must match
   them exactly. A case sklearn refuses (roc_auc_score with one class) has "error".
+- "binning": sklearn's _BinMapper thresholds (255 bins + missing) for seeded columns, duplicates removed.
 - "scenarios": seeded baseline/target pairs (recipe mirrored by
   packages/server/src/core/drift/classifier-scenarios.ts) with sklearn's HistGradientBoostingClassifier
   5-fold stratified out-of-fold MCC (threshold 0.5) and ROC AUC, for a behaviour comparison (the trees are
@@ -25,6 +26,7 @@ import time
 import numpy as np
 import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
 from sklearn.metrics import matthews_corrcoef, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -134,6 +136,28 @@ def auc_cases():
     return out
 
 
+def binning_cases():
+    """sklearn's _BinMapper thresholds (duplicates removed, as the TS port does) for seeded columns."""
+    out = []
+    for r in [
+        {"seed": 31, "n": 200, "quantum": 0.1, "nan": 0.0},
+        {"seed": 32, "n": 5000, "quantum": 0, "nan": 0.0},
+        {"seed": 33, "n": 20000, "quantum": 0, "nan": 0.1},
+        {"seed": 34, "n": 3000, "quantum": 0.02, "nan": 0.0},
+        {"seed": 35, "n": 100000, "quantum": 0, "nan": 0.0},
+    ]:
+        draw = mulberry32(r["seed"])
+        x = normal(draw, r["n"])
+        if r["quantum"] > 0:
+            x = np.floor(x / r["quantum"]) * r["quantum"]
+        if r["nan"] > 0:
+            x[uniform(draw, r["n"]) < r["nan"]] = np.nan
+        mapper = _BinMapper(n_bins=256, random_state=0).fit(x.reshape(-1, 1))
+        th = mapper.bin_thresholds_[0]
+        out.append({"name": f"recipe {r}", "recipe": r, "thresholds": np.unique(th).tolist(), "sklearnCount": len(th)})
+    return out
+
+
 # ---------------------------------------------------------------- behaviour scenarios (mirror of classifier-scenarios.ts)
 def side(draw, s, target):
     n = s["rows"] if target else s.get("baselineRows", s["rows"])
@@ -232,6 +256,7 @@ def main():
         "StratifiedKFold(5, shuffle=True, random_state=0), threshold 0.5",
         "mcc": mcc_cases(),
         "auc": auc_cases(),
+        "binning": binning_cases(),
         "scenarios": scenarios(),
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)

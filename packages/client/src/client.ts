@@ -4,6 +4,7 @@ import { OnlineDeployments, OnlineEndpoints } from './endpoints.js';
 import { Principals, RoleAssignments } from './access.js';
 import { Artifacts } from './artifacts.js';
 import { DataAssets } from './data.js';
+import { DataDrift } from './drift.js';
 import { JobReports, type MetricIn, type MetricSeriesOut, type StatusReportIn } from './run.js';
 import { API_VERSIONS, seg, Transport, type FetchLike } from './http.js';
 import {
@@ -73,6 +74,8 @@ export class MlgridClient {
   readonly artifacts: Artifacts;
   /** Data assets (see data.ts): local CSV and Parquet data, described at registration. */
   readonly data: DataAssets;
+  /** Data-drift monitors (see drift.ts): runs, backfills, results; DatasetDriftDetected above the threshold. */
+  readonly dataDrift: DataDrift;
   private readonly http: Transport;
 
   constructor(opts: MlgridClientOptions) {
@@ -91,6 +94,7 @@ export class MlgridClient {
     this.onlineDeployments = new OnlineDeployments(this.http, this);
     this.artifacts = new Artifacts(this.http, this);
     this.data = new DataAssets(this.http, this);
+    this.dataDrift = new DataDrift(this.http, this);
   }
 
   /** `/subscriptions/{s}`: the widest event-subscription scope. */

@@ -6,4 +6,5 @@ export * from './types.js';
 export * from './endpoints.js';
 export * from './artifacts.js';
 export * from './data.js';
+export * from './drift.js';
 export * from './run.js';

@@ -44,7 +44,9 @@ describe('MlgridClient: online endpoints and deployments', () => {
       },
     });
     expect(created.properties.provisioningState).toBe('Creating');
-    const done = await client.onlineDeployments.waitFor('rg', 'ws-eps', 'client-ep', 'one', { intervalMs: 50 });
+    const done = await client.onlineDeployments.waitFor('rg', 'ws-eps', 'client-ep', 'one', {
+      intervalMs: 50,
+    });
     expect(done.properties).toMatchObject({ provisioningState: 'Succeeded', mlgrid: { modelId: 'adder:1' } });
     const routed = await client.onlineEndpoints.setTraffic('rg', 'ws-eps', 'client-ep', { one: 100 });
     expect(routed.properties.traffic).toEqual({ one: 100 });
@@ -63,7 +65,9 @@ describe('MlgridClient: online endpoints and deployments', () => {
       .catch((e: ApiError) => e);
     expect(busy).toBeInstanceOf(ApiError);
     expect((busy as ApiError).code).toBe('Conflict');
-    expect((await client.onlineDeployments.list('rg', 'ws-eps', 'client-ep')).map((d) => d.name)).toEqual(['one']);
+    expect((await client.onlineDeployments.list('rg', 'ws-eps', 'client-ep')).map((d) => d.name)).toEqual([
+      'one',
+    ]);
     expect(await client.onlineEndpoints.delete('rg', 'ws-eps', 'client-ep')).toBe(true);
     expect(await client.onlineEndpoints.list('rg', 'ws-eps')).toEqual([]);
   });

@@ -1,3 +1,4 @@
+/* global process, console, Buffer */
 // mlgrid's scoring host for JavaScript modules (the init()/run(rawData) contract of Azure ML scoring scripts).
 // Usage: node score_server.mjs <script.js|.mjs>. Awaits init() once, then serves on 127.0.0.1 (a free port):
 // GET / is the health check, POST /score awaits run(<request body as text>); a string result is sent as is,

@@ -17,6 +17,13 @@ import { DataAssetService } from './services/data-assets.js';
 import { DeliveryOps } from './services/delivery-ops.js';
 import { WebhookValidator } from './services/webhook-validation.js';
 import { DeploymentService, modelPaths } from './services/deployments.js';
+import { DriftMonitorService } from './services/drift-monitors.js';
+import { DriftWorker } from './services/drift-compute.js';
+import {
+  DEFAULT_DRIFT_SCHEDULER,
+  DriftScheduler,
+  type DriftSchedulerConfig,
+} from './engine/drift-scheduler.js';
 import { EndpointService } from './services/endpoints.js';
 import { JobService } from './services/jobs.js';
 import { ArtifactService, type ArtifactsConfig } from './services/artifacts.js';
@@ -83,6 +90,8 @@ export interface ServerConfig {
   deployments?: Partial<DeployerConfig>;
   /** The artifact store; `dir` defaults to `<dataDir>/artifacts` (shared storage for PostgreSQL nodes). */
   artifacts?: Partial<ArtifactsConfig>;
+  /** Data-drift monitors' scheduler (on by default; every node may run one, claims are compare-and-set). */
+  driftScheduler?: Partial<DriftSchedulerConfig> & { enabled?: boolean };
 }
 
 export interface RunningServer {
@@ -101,6 +110,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
   let unwatch = async () => {};
   let stopRunner = async () => {};
   let stopDeployments = async () => {};
+  let stopDrift = async () => {};
   try {
     let generatedAdminKey: string | undefined;
     let hash: string;
@@ -167,6 +177,25 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       modelPaths((ws, sha) => artifacts.localFolder(ws, sha)),
     );
     const endpoints = new EndpointService(store, deployments);
+    const dataAssets = new DataAssetService(store);
+    const driftWorker = new DriftWorker(); // runs' statistics off the event loop
+    const dataDrift = new DriftMonitorService(
+      store,
+      publisher,
+      dataAssets,
+      log.child({ component: 'drift' }),
+      undefined,
+      driftWorker.compute,
+    );
+    const driftScheduler = new DriftScheduler(dataDrift, log.child({ component: 'drift' }), {
+      ...DEFAULT_DRIFT_SCHEDULER,
+      ...cfg.driftScheduler,
+    });
+    stopDrift = async () => {
+      await driftScheduler.stop();
+      await dataDrift.close();
+      await driftWorker.close();
+    };
     stopDeployments = () => deployments.close();
     if (!store.capabilities.multiNode) await store.releaseLeases(); // one process owns the file: old leases are dead
     const housekeeping = new Housekeeping(store, subscriptions, d, log);
@@ -185,7 +214,8 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
       jobReports,
       endpoints,
       deployments,
-      data: new DataAssetService(store),
+      data: dataAssets,
+      dataDrift,
       metrics: () => metrics.render(),
       admin: new AdminAuth(hash),
       access,
@@ -200,6 +230,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     await app.listen({ host: cfg.host, port: cfg.port });
     if (d.enabled) dispatcher.start();
     housekeeping.start();
+    if (cfg.driftScheduler?.enabled !== false) driftScheduler.start();
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
     const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
@@ -215,6 +246,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
         await app.close(); // stops accepting, waits for in-flight requests (and their commits)
         await runner.stop(); // running jobs are killed and marked Failed; queued ones wait for the next start
         await stopDeployments(); // scoring processes stop; they start again with the next server
+        await stopDrift(); // backfills in progress finish their current period
         housekeeping.stop();
         await dispatcher.stop(); // finishes attempts in flight, hands back its leases
         await deadLetters.flush();
@@ -226,6 +258,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
   } catch (err) {
     await stopRunner();
     await stopDeployments();
+    await stopDrift();
     await unwatch();
     await store.close();
     throw err;

@@ -2,6 +2,7 @@
  * `/openapi.json` over real HTTP: served without auth, a valid OpenAPI 3.1 document, and its request-body schemas
  * are the ones that reject bad requests (checked by compiling the served document independently).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,22 @@ describe('OpenAPI document', () => {
     });
     const ver = await s.arm('PUT', `${WS}/models/m/versions/1`, { properties: { modelUri: 7 } });
     expect((await ver.json()).error.target).toBe('properties.modelUri');
+
+    // Routes outside the ARM catch-all validate with their schemas too (role assignments, principals).
+    const raPath = '/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}';
+    const ra = { properties: { roleDefinitionId: 'Reader', principalId: 'not-a-guid' } };
+    expect(check(raPath, 'put', ra)).toBe(false);
+    const refused = await s.arm(
+      'PUT',
+      `${WS}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}`,
+      ra,
+    );
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.target).toBe('properties.principalId');
+    const p = { properties: { principalType: 'Robot' } };
+    expect(check('/providers/Microsoft.MLGrid/principals/{principalName}', 'put', p)).toBe(false);
+    const badPrincipal = await s.arm('PUT', '/providers/Microsoft.MLGrid/principals/robot', p);
+    expect((await badPrincipal.json()).error.target).toBe('properties.principalType');
   });
 
   it("checks credentials before the body, and publish bodies against the topic's schema", async () => {

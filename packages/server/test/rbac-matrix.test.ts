@@ -73,6 +73,14 @@ const ARM_ROUTES = {
   onlineEndpoint: [EP, `${EP}/listKeys`, `${EP}/regenerateKeys`],
   onlineDeployments: [`${EP}/deployments`],
   onlineDeployment: [`${EP}/deployments/blue`, `${EP}/deployments/blue/getLogs`],
+  dataDriftDetectors: [`${WS}/dataDriftDetectors`],
+  dataDriftDetector: [
+    `${WS}/dataDriftDetectors/dd1`,
+    `${WS}/dataDriftDetectors/dd1/run`,
+    `${WS}/dataDriftDetectors/dd1/backfill`,
+    `${WS}/dataDriftDetectors/dd1/results`,
+    `${WS}/dataDriftDetectors/dd1/backfills/op1`,
+  ],
 } satisfies Record<ArmTarget['kind'], string[]>;
 
 /** Role assignments and definitions (below `/subscriptions/`, before the other ARM paths). */

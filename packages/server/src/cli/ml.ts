@@ -12,6 +12,7 @@ import { defaultedOption, groupOption, locationOption, workspaceOption } from '.
 import { parseKeyValues } from './eventgrid-args.js';
 import { action, addGlobalOptions, type Context } from './eventgrid-common.js';
 import { registerMlData } from './ml-data.js';
+import { registerMlDataDrift } from './ml-datadrift.js';
 import { registerMlEndpoints } from './ml-endpoint.js';
 import { registerMlJob } from './ml-job.js';
 import { encodePath } from './http-client.js';
@@ -111,6 +112,7 @@ export function registerMlCommands(program: Command, io: CliIo): void {
   registerMlJob(ml, io);
   registerMlEndpoints(ml, io);
   registerMlData(ml, io);
+  registerMlDataDrift(ml, io);
 
   const model = ml.command('model').description('Manage the model registry of a workspace');
   const withModel = (c: Command) =>

@@ -36,3 +36,26 @@ export function parseTags(raw: unknown, path: string): Record<string, string> {
   // fromEntries defines own properties, so a "__proto__" tag stays data.
   return Object.fromEntries(entries) as Record<string, string>;
 }
+
+/** Asset tags/properties: string values; a null value (allowed by the SDK type) means "no such key". */
+export function stringMap(raw: unknown, path: string): Record<string, string> {
+  if (isAbsent(raw)) return {};
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(object(raw, path))) {
+    if (k.length === 0) throw invalid(path, 'keys must not be empty');
+    if (v === null) continue;
+    out.push([k, string(v, `${path}.${k}`)]);
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays data.
+  return Object.fromEntries(out);
+}
+
+/** Environment variables for a child process: names without `=` or NUL, values without NUL. */
+export function envMap(raw: unknown, path: string): Record<string, string> {
+  const out = stringMap(raw, path);
+  for (const k of Object.keys(out)) {
+    if (k.includes('=') || k.includes('\0')) throw invalid(`${path}.${k}`, 'is not a valid variable name');
+    if (out[k]!.includes('\0')) throw invalid(`${path}.${k}`, 'must not contain NUL');
+  }
+  return out;
+}

@@ -6,6 +6,7 @@
  * is for the adapter (`data/tabular.ts`): this module does no I/O.
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { stringMap } from './arm-fields.js';
 import { posix } from 'node:path';
 import { invalid } from './errors.js';
 import { nextVersion, validateModelName, validateModelVersion } from './model.js';
@@ -283,19 +284,6 @@ function parseDataType(raw: unknown, path: string): DataType {
     throw invalid(path, `is required: one of ${DATA_TYPES.join(', ')}`);
   }
   return oneOf(raw, path, DATA_TYPES);
-}
-
-/** Asset tags/properties: string values; a null value (allowed by the SDK type) means "no such key". */
-function stringMap(raw: unknown, path: string): Record<string, string> {
-  if (raw === undefined || raw === null) return {};
-  const out: [string, string][] = [];
-  for (const [k, v] of Object.entries(object(raw, path))) {
-    if (k.length === 0) throw invalid(path, 'keys must not be empty');
-    if (v === null) continue;
-    out.push([k, string(v, `${path}.${k}`)]);
-  }
-  // fromEntries defines own properties, so a "__proto__" key stays data.
-  return Object.fromEntries(out);
 }
 
 /** Key-order-independent form for comparing stored and restated values. */

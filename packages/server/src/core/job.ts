@@ -3,6 +3,7 @@
  * `JobBase` JSON `@azure/arm-machinelearning` deserializes, and the status state machine. Pure.
  */
 import { isAbsolute } from 'node:path';
+import { envMap, stringMap } from './arm-fields.js';
 import { fileURLToPath } from 'node:url';
 import { invalid, MlgridError } from './errors.js';
 import { isObject, object, oneOf, optBoolean, optString, string, type Json } from './validate.js';
@@ -305,27 +306,6 @@ export function codePath(codeId: string, path: string): string {
   }
   if (!isAbsolute(codeId)) throw invalid(path, 'must be an absolute path');
   return codeId;
-}
-
-function envMap(raw: unknown, path: string): Record<string, string> {
-  const out = stringMap(raw, path);
-  for (const k of Object.keys(out)) {
-    if (k.includes('=') || k.includes('\0')) throw invalid(`${path}.${k}`, 'is not a valid variable name');
-    if (out[k]!.includes('\0')) throw invalid(`${path}.${k}`, 'must not contain NUL');
-  }
-  return out;
-}
-
-/** Asset tags/properties: string values; a null value (allowed by the SDK type) means "no such key". */
-function stringMap(raw: unknown, path: string): Record<string, string> {
-  if (raw === undefined || raw === null) return {};
-  const out: [string, string][] = [];
-  for (const [k, v] of Object.entries(object(raw, path))) {
-    if (k.length === 0) throw invalid(path, 'keys must not be empty');
-    if (v === null) continue;
-    out.push([k, string(v, `${path}.${k}`)]);
-  }
-  return Object.fromEntries(out);
 }
 
 function bindings(raw: unknown, path: string, kind: 'input' | 'output'): Record<string, JobBinding> {

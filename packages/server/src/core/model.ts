@@ -4,6 +4,7 @@
  * `ModelContainer` / `ModelVersion`. Registering a version is what raises ModelRegistered.
  */
 import { invalid } from './errors.js';
+import { stringMap } from './arm-fields.js';
 import { isObject, object, oneOf, optBoolean, optString, string, type Json } from './validate.js';
 
 /** Azure's values (azure-ai-ml `AssetTypes`); the first is the default, as in the CLI. */
@@ -239,19 +240,6 @@ export function nextVersion(existing: readonly string[]): string {
 
 function optionalObject(v: unknown, path: string): Json {
   return v === undefined || v === null ? {} : object(v, path);
-}
-
-/** Asset tags/properties: string values; a null value (allowed by the SDK type) means "no such key". */
-function stringMap(raw: unknown, path: string): Record<string, string> {
-  if (raw === undefined || raw === null) return {};
-  const out: [string, string][] = [];
-  for (const [k, v] of Object.entries(object(raw, path))) {
-    if (k.length === 0) throw invalid(path, 'keys must not be empty');
-    if (v === null) continue;
-    out.push([k, string(v, `${path}.${k}`)]);
-  }
-  // fromEntries defines own properties, so a "__proto__" key stays data.
-  return Object.fromEntries(out);
 }
 
 function parseModelUri(raw: unknown, path: string): string {

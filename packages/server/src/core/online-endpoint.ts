@@ -4,9 +4,9 @@
  * `OnlineEndpoint` / `OnlineDeployment`. mlgrid runs a deployment as a local scoring process (engine/deployer.ts).
  */
 import { invalid } from './errors.js';
-import { isAbsent, parseTags, requiredString } from './arm-fields.js';
+import { envMap, isAbsent, parseTags, requiredString, stringMap } from './arm-fields.js';
 import { codePath } from './job.js';
-import { integer, isObject, object, oneOf, optObject, optString, string, type Json } from './validate.js';
+import { integer, object, oneOf, optObject, optString, type Json } from './validate.js';
 
 /** Azure's rule for both names: 3-32 characters, letters, digits and hyphens, starting with a letter. */
 const NAME_RE = /^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$/;
@@ -190,7 +190,7 @@ export function parseDeploymentPut(body: unknown): DeploymentSpec {
     codeId,
     codePath: codePath(codeId, 'properties.codeConfiguration.codeId'),
     scoringScript,
-    environmentVariables: stringMap(p.environmentVariables, 'properties.environmentVariables'),
+    environmentVariables: envMap(p.environmentVariables, 'properties.environmentVariables'),
     properties: stringMap(p.properties, 'properties.properties'),
     requestTimeoutMs: requestTimeout(p.requestSettings),
   };
@@ -314,20 +314,4 @@ export function renderDeployment(
   if (spec.sku) out.sku = { ...spec.sku };
   if (spec.kind !== undefined) out.kind = spec.kind;
   return out;
-}
-
-/** Environment variables: names without `=`/NUL; values strings (a null value means "not set", as in the SDK). */
-function stringMap(raw: unknown, path: string): Record<string, string> {
-  if (isAbsent(raw)) return {};
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(object(raw, path))) {
-    if (v === null) continue;
-    if (k.includes('=') || k.includes('\0')) throw invalid(`${path}.${k}`, 'is not a valid name');
-    out[k] = string(v, `${path}.${k}`);
-  }
-  return out;
-}
-
-export function isEndpointSpec(v: unknown): v is EndpointSpec {
-  return isObject(v) && typeof v.authMode === 'string';
 }

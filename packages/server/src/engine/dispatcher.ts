@@ -93,6 +93,7 @@ export class Dispatcher {
       },
       20_000,
       SETTLE_DELAY_MS,
+      store.capabilities.multiNode ? 2 : 1, // PostgreSQL: two settlements in flight (disjoint rows)
     );
   }
 
@@ -122,6 +123,7 @@ export class Dispatcher {
     if (this.stopped) {
       // Too late to send: hand them back at once (stop() may already have released the others).
       const now = this.now();
+      this.held += fresh.length; // settle() counts them out again
       void this.settle(fresh.map((d) => postpone(d, now)));
       return;
     }
@@ -211,7 +213,20 @@ export class Dispatcher {
       lane.queue.push(d);
       touched.add(lane);
     }
-    for (const lane of touched) this.pump(lane);
+    for (const lane of touched) this.safePump(lane);
+  }
+
+  private safePump(lane: Lane): void {
+    try {
+      this.pump(lane);
+    } catch (err) {
+      // Not expected; the rows stay leased, so their lease lapses and they are claimed again.
+      this.log.error({ err, subscription: lane.key }, 'could not start deliveries');
+      this.held -= lane.queue.length - lane.head;
+      this.lanes.delete(lane.key);
+      this.blocked.delete(lane);
+      this.notify();
+    }
   }
 
   /** Rows leave memory once their settlement has committed (or failed: then their lease lapses). */
@@ -305,7 +320,7 @@ export class Dispatcher {
     if (this.blocked.size === 0) return;
     const lanes = [...this.blocked];
     this.blocked.clear();
-    for (const lane of lanes) if (this.lanes.get(lane.key) === lane) this.pump(lane);
+    for (const lane of lanes) if (this.lanes.get(lane.key) === lane) this.safePump(lane);
   }
 
   /** The next batch from the lane's head (expired events are dead-lettered on the way). */

@@ -4,7 +4,8 @@
  */
 export class GroupCommit<T> {
   private pending: { rows: T[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
+  private active = 0;
+  private scheduled = false;
 
   constructor(
     private readonly commit: (rows: T[]) => Promise<void>,
@@ -15,38 +16,57 @@ export class GroupCommit<T> {
      * loop (publishes: their acknowledgement waits). Settlements wait longer so one transaction carries many.
      */
     private readonly delayMs = 0,
+    /**
+     * Transactions in flight at once. Above 1, rows that arrive while one commits start the next instead of
+     * waiting for it (a database over the network; a synchronous one never overlaps).
+     */
+    private readonly parallel = 1,
   ) {}
 
   add(rows: T[]): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ rows, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        // setImmediate lets requests already parsed in this turn of the event loop join the batch.
-        if (this.delayMs > 0) setTimeout(() => void this.drain(), this.delayMs);
-        else setImmediate(() => void this.drain());
-      }
+      this.kick();
     });
   }
 
+  private kick(): void {
+    if (this.scheduled || this.active >= this.parallel || this.pending.length === 0) return;
+    this.scheduled = true;
+    const go = () => {
+      this.scheduled = false;
+      void this.drain();
+    };
+    // setImmediate lets requests already parsed in this turn of the event loop join the batch.
+    if (this.delayMs > 0) setTimeout(go, this.delayMs);
+    else setImmediate(go);
+  }
+
   private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      let n = 0;
-      let take = 0;
-      while (
-        take < this.pending.length &&
-        (take === 0 || n + this.pending[take]!.rows.length <= this.maxRows)
-      ) {
-        n += this.pending[take++]!.rows.length;
+    this.active++;
+    try {
+      while (this.pending.length > 0) {
+        let n = 0;
+        let take = 0;
+        while (
+          take < this.pending.length &&
+          (take === 0 || n + this.pending[take]!.rows.length <= this.maxRows)
+        ) {
+          n += this.pending[take++]!.rows.length;
+        }
+        const group = this.pending.splice(0, take);
+        try {
+          const done = this.commit(group.length === 1 ? group[0]!.rows : group.flatMap((g) => g.rows));
+          this.kick(); // rows arriving during this commit may start another one (parallel > 1)
+          await done;
+          for (const g of group) g.resolve();
+        } catch (err) {
+          for (const g of group) g.reject(err);
+        }
       }
-      const group = this.pending.splice(0, take);
-      try {
-        await this.commit(group.length === 1 ? group[0]!.rows : group.flatMap((g) => g.rows));
-        for (const g of group) g.resolve();
-      } catch (err) {
-        for (const g of group) g.reject(err);
-      }
+    } finally {
+      this.active--;
+      this.kick();
     }
-    this.running = false;
   }
 }

@@ -24,15 +24,21 @@ export class Publisher {
     private readonly onDeliveries: () => void = () => {},
     private readonly metrics?: Metrics,
   ) {
-    this.group = new GroupCommit(async (rows) => {
-      const wanted = rows.some((r) => r.subscriptionKeys.length > 0);
-      const lease = wanted ? this.sink?.offerLease() : undefined;
-      const fresh = await store.appendEvents(rows, now(), lease);
-      // Leased at birth to the dispatcher: it sends them now, no claim reads them back; a crash leaves them
-      // leased, and they are delivered again when the lease lapses (at once on SQLite's next start).
-      if (lease) this.sink!.adopt(fresh);
-      else if (wanted) this.onDeliveries();
-    });
+    this.group = new GroupCommit(
+      async (rows) => {
+        const wanted = rows.some((r) => r.subscriptionKeys.length > 0);
+        const lease = wanted ? this.sink?.offerLease() : undefined;
+        const fresh = await store.appendEvents(rows, now(), lease);
+        // Leased at birth to the dispatcher: it sends them now, no claim reads them back; a crash leaves them
+        // leased, and they are delivered again when the lease lapses (at once on SQLite's next start).
+        if (lease) this.sink!.adopt(fresh);
+        else if (wanted) this.onDeliveries();
+        // PostgreSQL: up to 3 commits in flight (each waits ~10 ms for its WAL flush); SQLite commits synchronously.
+      },
+      50_000,
+      0,
+      store.capabilities.multiNode ? 3 : 1,
+    );
   }
 
   /** Hand the deliveries of every later publish commit to `sink` while it offers a lease. */

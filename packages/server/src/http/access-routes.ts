@@ -10,6 +10,7 @@ import {
   type PrincipalTarget,
 } from './access-path.js';
 import type { AppDeps } from './app.js';
+import { validateOperationBody } from './openapi/validate.js';
 
 function checkMethod(t: AuthorizationTarget | PrincipalTarget, method: string): void {
   const allowed = accessAllowedMethods(t);
@@ -50,6 +51,7 @@ export function registerPrincipalRoutes(app: FastifyInstance, deps: AppDeps): vo
           }
           await authz.adminOr(req);
           if (req.method === 'PUT') {
+            validateOperationBody('Principals_CreateOrUpdate', req.body); // the schema in /openapi.json
             const r = await access.putPrincipal(t.name, req.body);
             return reply.code(r.created ? 201 : 200).send(r.out);
           }
@@ -62,6 +64,7 @@ export function registerPrincipalRoutes(app: FastifyInstance, deps: AppDeps): vo
           return reply.code((await access.deleteKey(t.name, t.keyId)) ? 200 : 204).send();
         default:
           await authz.adminOr(req, self);
+          validateOperationBody('Principals_RotateKey', req.body);
           return access.rotateKey(t.name, req.body);
       }
     },
@@ -86,6 +89,7 @@ export async function dispatchAuthorization(
     case 'roleAssignment':
       if (req.method === 'PUT') {
         const by = id.kind === 'principal' ? id.objectId : undefined;
+        validateOperationBody('RoleAssignments_Create', req.body);
         const r = await access.putAssignment(t.scope, t.name, req.body, by);
         return reply.code(r.created ? 201 : 200).send(r.out);
       }

@@ -5,6 +5,7 @@ import { MlgridError } from '../core/errors.js';
 import { PUBLISH_LIMITS } from '../core/publish.js';
 import type { Publisher } from '../engine/publisher.js';
 import type { DataAssetService } from '../services/data-assets.js';
+import type { DriftMonitorService } from '../services/drift-monitors.js';
 import type { DeliveryOps } from '../services/delivery-ops.js';
 import type { EventSubscriptionService } from '../services/event-subscriptions.js';
 import type { DeploymentService } from '../services/deployments.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   endpoints: EndpointService;
   deployments: DeploymentService;
   data: DataAssetService;
+  /** Data-drift monitors; absent = not served. */
+  dataDrift?: DriftMonitorService;
   /** Prometheus text exposition (GET /metrics); absent = no route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   admin: AdminAuth;

@@ -12,6 +12,7 @@ import type { WorkspaceRef } from '../core/ml-events.js';
 import type { JobReportService } from '../services/job-reports.js';
 import type { AppDeps } from './app.js';
 import { authorizeArm, workspaceOf, WS_ROUTE } from './ext-routes.js';
+import { validateOperationBody } from './openapi/validate.js';
 
 export type JobReportAction = 'reportStatus' | 'metrics';
 
@@ -40,8 +41,14 @@ export async function jobReport(
   reply: FastifyReply,
   reports: JobReportService,
 ) {
-  if (action === 'reportStatus') return reports.reportStatus(ws, job, req.body);
-  if (req.method === 'POST') return reply.code(200).send(await reports.logMetrics(ws, job, req.body));
+  if (action === 'reportStatus') {
+    validateOperationBody('Jobs_ReportStatus', req.body); // the schema in /openapi.json
+    return reports.reportStatus(ws, job, req.body);
+  }
+  if (req.method === 'POST') {
+    validateOperationBody('Jobs_LogMetrics', req.body);
+    return reply.code(200).send(await reports.logMetrics(ws, job, req.body));
+  }
   const name = (req.query as Record<string, string | undefined>).name;
   if (name !== undefined && name.trim() === '') throw invalid('name', 'must not be empty');
   return reports.getMetrics(ws, job, name);

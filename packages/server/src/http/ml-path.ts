@@ -22,7 +22,20 @@ export type MlTarget =
   | ({ kind: 'onlineEndpoints' } & WorkspaceRef)
   | ({ kind: 'onlineEndpoint'; endpoint: string; action?: EndpointAction } & WorkspaceRef)
   | ({ kind: 'onlineDeployments'; endpoint: string } & WorkspaceRef)
-  | ({ kind: 'onlineDeployment'; endpoint: string; deployment: string; action?: 'logs' } & WorkspaceRef);
+  | ({ kind: 'onlineDeployment'; endpoint: string; deployment: string; action?: 'logs' } & WorkspaceRef)
+  | ({ kind: 'dataDriftDetectors' } & WorkspaceRef)
+  | ({
+      kind: 'dataDriftDetector';
+      detector: string;
+      action?: DriftAction;
+      operation?: string;
+    } & WorkspaceRef);
+
+/**
+ * mlgrid's drift monitors (docs/drift-monitors.md): `run` and `backfill` (POST), `results` (GET), and
+ * `backfillStatus` (GET `backfills/{operation}`, where a backfill's 202 points).
+ */
+export type DriftAction = 'run' | 'backfill' | 'results' | 'backfillStatus';
 
 /** Azure's `listKeys` and `regenerateKeys` (POST). The scoring URI is served apart (`/endpoints/{name}/score`). */
 export type EndpointAction = 'listKeys' | 'regenerateKeys';
@@ -56,6 +69,7 @@ export function parseMlPath(seg: string[], lower: string[]): MlTarget | undefine
   if (lower[8] === 'jobs') return parseJobPath(seg, lower, ws);
   if (lower[8] === 'data') return parseDataPath(seg, lower, ws);
   if (lower[8] === 'onlineendpoints') return parseEndpointPath(seg, lower, ws);
+  if (lower[8] === 'datadriftdetectors') return parseDriftPath(seg, lower, ws);
   if (lower[8] !== 'models') return undefined;
   if (lower.length === 9) return { kind: 'modelContainers', ...ws };
   const model = seg[9]!;
@@ -106,6 +120,18 @@ function parseEndpointPath(seg: string[], lower: string[], ws: WorkspaceRef): Ml
   return undefined;
 }
 
+function parseDriftPath(seg: string[], lower: string[], ws: WorkspaceRef): MlTarget | undefined {
+  if (lower.length === 9) return { kind: 'dataDriftDetectors', ...ws };
+  const d = { kind: 'dataDriftDetector' as const, ...ws, detector: seg[9]! };
+  if (lower.length === 10) return d;
+  if (lower.length === 11 && lower[10] === 'run') return { ...d, action: 'run' };
+  if (lower.length === 11 && lower[10] === 'backfill') return { ...d, action: 'backfill' };
+  if (lower.length === 11 && lower[10] === 'results') return { ...d, action: 'results' };
+  if (lower.length === 12 && lower[10] === 'backfills')
+    return { ...d, action: 'backfillStatus', operation: seg[11]! };
+  return undefined;
+}
+
 export function mlAllowedMethods(t: MlTarget): string[] {
   switch (t.kind) {
     case 'workspaces':
@@ -116,7 +142,11 @@ export function mlAllowedMethods(t: MlTarget): string[] {
     case 'dataVersions':
     case 'onlineEndpoints':
     case 'onlineDeployments':
+    case 'dataDriftDetectors':
       return ['GET'];
+    case 'dataDriftDetector':
+      if (t.action === 'run' || t.action === 'backfill') return ['POST'];
+      return t.action ? ['GET'] : ['PUT', 'GET', 'DELETE'];
     case 'onlineEndpoint':
       if (t.action) return ['POST'];
       return ['PUT', 'GET', 'PATCH', 'DELETE'];

@@ -4,6 +4,7 @@ import { invalid, MlgridError } from '../core/errors.js';
 import { isTerminal } from '../core/job.js';
 import type { AppDeps } from './app.js';
 import { dispatchData } from './data-routes.js';
+import { dispatchDrift } from './drift-routes.js';
 import { jobReport } from './job-report-routes.js';
 import { workspaceId, type MlTarget } from './ml-path.js';
 
@@ -62,6 +63,9 @@ export async function dispatchMl(
     case 'dataVersions':
     case 'dataVersion':
       return dispatchData(t, req, reply, deps);
+    case 'dataDriftDetectors':
+    case 'dataDriftDetector':
+      return dispatchDrift(t, req, reply, deps, base);
     default:
       throw new MlgridError('RouteNotFound', `${(t as MlTarget).kind} is not served yet.`);
   }

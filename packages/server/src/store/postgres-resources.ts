@@ -73,9 +73,7 @@ export class PostgresResources {
           : await this.pool.query('SELECT * FROM resources WHERE kind = $1 ORDER BY created_at, key', [
               q.kind,
             ]);
-    return res.rows
-      .map((r) => toResource(r)!)
-      .filter((r) => q.lookup === undefined || r.lookup === q.lookup);
+    return res.rows.map((r) => toResource(r)!).filter((r) => q.lookup === undefined || r.lookup === q.lookup);
   }
 
   /** On the caller's transaction (workspace deletion). */

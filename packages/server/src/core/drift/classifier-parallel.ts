@@ -2,7 +2,9 @@
  * The drift coefficient with its folds spread over threads (scikit-learn uses OpenMP threads for the same
  * job). The calling thread runs folds too; each thread takes the next fold from a shared atomic counter.
  * Folds are independent and seeded per fold (classifier.ts `runFold`), so the result is bit-identical to
- * `driftClassifier` whatever the thread count or timing. The only part of core/drift that is not pure.
+ * `driftClassifier` whatever the thread count or timing. Workers are started once and kept (unref'd, so they
+ * never hold the process open): a backfill of 31 periods pays their start-up once. Jobs run one at a time.
+ * The only part of core/drift that is not pure.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -13,43 +15,98 @@ import {
   type ClassifierTable,
   type DriftClassifierOptions,
   type DriftClassifierResult,
+  type DriftPlan,
   type FoldResult,
 } from './classifier.js';
 
-/** Under tsx/vitest this module is TypeScript source: the worker then needs the tsx loader. */
-function workerUrl(): { url: URL; execArgv?: string[] } {
+const pool: Worker[] = [];
+let queue: Promise<unknown> = Promise.resolve();
+let lastWorkerFolds = 0;
+
+/**
+ * Built JavaScript: the worker file itself. TypeScript source (tsx, vitest): a Node 20 worker does not get
+ * the parent's loader hooks, so a bootstrap registers tsx (a dev dependency) before importing the source.
+ */
+function spawn(): Worker {
   const ts = import.meta.url.endsWith('.ts');
   const url = new URL(ts ? './classifier-worker.ts' : './classifier-worker.js', import.meta.url);
-  if (!ts) return { url };
-  const hasTsx = process.execArgv.some((a, i) => a.includes('tsx') && (i === 0 || process.execArgv[i - 1] === '--import'));
-  return { url, execArgv: hasTsx ? process.execArgv : [...process.execArgv, '--import', 'tsx'] };
+  const w = ts
+    ? new Worker(
+        `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` +
+          `.catch((e) => { console.error(e); process.exit(1); });`,
+        { eval: true, execArgv: [] },
+      )
+    : new Worker(url);
+  w.unref();
+  const drop = () => {
+    const i = pool.indexOf(w);
+    if (i >= 0) pool.splice(i, 1);
+  };
+  w.on('error', drop);
+  w.on('exit', drop);
+  pool.push(w);
+  return w;
 }
 
-export async function driftClassifierParallel(
+/** Runs folds on `w` until the counter is exhausted; a worker that fails only loses its folds (rerun below). */
+function runOn(w: Worker, plan: DriftPlan, counter: SharedArrayBuffer): Promise<FoldResult[]> {
+  return new Promise((resolve) => {
+    const done = (r: FoldResult[]) => {
+      w.off('message', done);
+      w.off('error', fail);
+      w.off('exit', fail);
+      w.unref();
+      resolve(r);
+    };
+    const fail = () => done([]);
+    w.on('message', done);
+    w.on('error', fail);
+    w.on('exit', fail);
+    w.ref();
+    w.postMessage({ plan, counter });
+  });
+}
+
+async function job(
+  baseline: ClassifierTable,
+  target: ClassifierTable,
+  options: DriftClassifierOptions & { threads?: number },
+): Promise<DriftClassifierResult> {
+  const plan = planDriftClassifier(baseline, target, options);
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), plan.folds));
+  while (pool.length < threads - 1) spawn();
+  const counter = new SharedArrayBuffer(4);
+  const next = new Int32Array(counter);
+  const workers = pool.slice(0, threads - 1).map((w) => runOn(w, plan, counter));
+  const results: FoldResult[] = [];
+  // Let the workers receive the job before this thread blocks on its own folds.
+  await new Promise((r) => setImmediate(r));
+  for (let k = Atomics.add(next, 0, 1); k < plan.folds; k = Atomics.add(next, 0, 1))
+    results.push(runFold(plan, k));
+  const fromWorkers = (await Promise.all(workers)).flat();
+  lastWorkerFolds = fromWorkers.length;
+  results.push(...fromWorkers);
+  const done = new Set(results.map((r) => r.fold));
+  for (let k = 0; k < plan.folds; k++) if (!done.has(k)) results.push(runFold(plan, k));
+  return finishDriftClassifier(plan, results);
+}
+
+export function driftClassifierParallel(
   baseline: ClassifierTable,
   target: ClassifierTable,
   options: DriftClassifierOptions & { threads?: number } = {},
 ): Promise<DriftClassifierResult> {
-  const plan = planDriftClassifier(baseline, target, options);
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), plan.folds));
-  const counter = new SharedArrayBuffer(4);
-  const next = new Int32Array(counter);
-  const { url, execArgv } = workerUrl();
-  const workers = Array.from({ length: threads - 1 }, () => {
-    const w = new Worker(url, { workerData: { plan, counter }, execArgv });
-    // A worker that fails (cannot load, runs out of memory) only loses its folds: they are rerun below.
-    return new Promise<FoldResult[]>((resolve) => {
-      w.once('message', (r: FoldResult[]) => resolve(r));
-      w.once('error', () => resolve([]));
-      w.once('exit', () => resolve([]));
-    });
-  });
-  const results: FoldResult[] = [];
-  // Let the workers start before this thread blocks on its own folds.
-  await new Promise((r) => setImmediate(r));
-  for (let k = Atomics.add(next, 0, 1); k < plan.folds; k = Atomics.add(next, 0, 1)) results.push(runFold(plan, k));
-  for (const r of await Promise.all(workers)) results.push(...r);
-  const done = new Set(results.map((r) => r.fold));
-  for (let k = 0; k < plan.folds; k++) if (!done.has(k)) results.push(runFold(plan, k));
-  return finishDriftClassifier(plan, results);
+  const run = queue.then(() => job(baseline, target, options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/** Stops the pooled workers (tests, shutdown); the next call starts new ones. */
+export async function closeDriftClassifierPool(): Promise<void> {
+  await Promise.all(pool.splice(0).map((w) => w.terminate()));
+}
+
+/** Live pooled workers, and how many folds they ran in the last job (tests check that threads really ran). */
+export function driftClassifierPoolStats(): { workers: number; lastWorkerFolds: number } {
+  return { workers: pool.length, lastWorkerFolds };
 }

@@ -176,14 +176,18 @@ export function planDriftClassifier(
     ['baseline', nb],
     ['target', nt],
   ] as const)
-    if (m < folds) throw invalid(side, `needs at least ${folds} rows (one per fold), has ${m}`, 'InvalidArgument');
+    if (m < folds)
+      throw invalid(side, `needs at least ${folds} rows (one per fold), has ${m}`, 'InvalidArgument');
   if (n < folds * gbdt.minSamplesLeaf)
     throw invalid(
       'baseline',
       `baseline and target need at least ${folds * gbdt.minSamplesLeaf} rows together (folds × minSamplesLeaf), have ${n}`,
       'InvalidArgument',
     );
-  const data = binFeatures(stack(baseline, target, rb, rt), Uint32Array.from({ length: n }, (_, i) => i));
+  const data = binFeatures(
+    stack(baseline, target, rb, rt),
+    Uint32Array.from({ length: n }, (_, i) => i),
+  );
   const y = new Uint8Array(n).fill(1, nb);
   return {
     data,
@@ -201,18 +205,31 @@ export function planDriftClassifier(
 
 /** Trains on every fold but `k`, predicts fold `k`. Its own PRNG, so folds may run in any order or in parallel. */
 export function runFold(plan: DriftPlan, k: number): FoldResult {
-  const train: number[] = [];
-  const test: number[] = [];
-  for (let i = 0; i < plan.fold.length; i++) (plan.fold[i] === k ? test : train).push(i);
-  const testRows = Uint32Array.from(test);
+  let nTest = 0;
+  for (let i = 0; i < plan.fold.length; i++) if (plan.fold[i] === k) nTest++;
+  const testRows = new Uint32Array(nTest);
+  const train = new Uint32Array(plan.fold.length - nTest);
+  for (let i = 0, a = 0, b = 0; i < plan.fold.length; i++) {
+    if (plan.fold[i] === k) testRows[a++] = i;
+    else train[b++] = i;
+  }
   const gain = new Float64Array(plan.data.features);
   const rng = mulberry32((plan.seed ^ Math.imul(k + 1, 0x9e3779b9)) | 0);
-  const model = fitGbdt(plan.data, Uint32Array.from(train), plan.y, plan.w, plan.gbdt, rng, gain);
-  return { fold: k, testRows, raw: predictRaw(model, plan.data, testRows), gain, iterations: model.trees.length };
+  const model = fitGbdt(plan.data, train, plan.y, plan.w, plan.gbdt, rng, gain);
+  return {
+    fold: k,
+    testRows,
+    raw: predictRaw(model, plan.data, testRows),
+    gain,
+    iterations: model.trees.length,
+  };
 }
 
 /** Out-of-fold probabilities → confusion matrix at the threshold → MCC, AUC; gains → contributions. */
-export function finishDriftClassifier(plan: DriftPlan, results: readonly FoldResult[]): DriftClassifierResult {
+export function finishDriftClassifier(
+  plan: DriftPlan,
+  results: readonly FoldResult[],
+): DriftClassifierResult {
   const n = plan.y.length;
   const raw = new Float64Array(n);
   const gain = new Float64Array(plan.data.features);

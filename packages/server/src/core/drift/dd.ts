@@ -4,6 +4,7 @@
  * intermediates of scipy's `_kolmogn` (double-double is at least as precise as x87 extended).
  * No FMA in JavaScript, so products are split with Dekker's method.
  */
+/* eslint-disable no-loss-of-precision -- constants keep the digits published in cephes / scipy; they parse to the same doubles as in C */
 
 export type DD = readonly [hi: number, lo: number];
 

@@ -148,12 +148,16 @@ function partitionRows(
   const cb = s.catBits;
   let a = start;
   let r = 0;
+  const mlBit = ml ? 1 : 0;
+  // Branch-free: the direction is random-looking, so a branch here would mispredict half the time.
   for (let k = start; k < end; k++) {
     const i = idx[k]!;
     const b = bins[i * F + f]!;
-    const goLeft = cb !== null ? ((cb[b >>> 5]! >>> (b & 31)) & 1) === 1 : b === MISSING_BIN ? ml : b <= t;
-    if (goLeft) idx[a++] = i;
-    else tmp[r++] = i;
+    const left = cb !== null ? (cb[b >>> 5]! >>> (b & 31)) & 1 : b === MISSING_BIN ? mlBit : +(b <= t);
+    idx[a] = i;
+    tmp[r] = i;
+    a += left;
+    r += left ^ 1;
   }
   idx.set(tmp.subarray(0, r), a);
   return a;

@@ -54,16 +54,25 @@ function validationSplit(
   fraction: number,
   rng: Prng,
 ): [Uint32Array, Uint32Array] {
-  const byClass = [0, 1].map((c) => Uint32Array.from(rows.filter((i) => y[i] === c)));
-  const train: number[] = [];
-  const val: number[] = [];
-  for (const cls of byClass) {
+  const isVal = new Uint8Array(y.length);
+  let nVal = 0;
+  for (const c of [0, 1]) {
+    const cls = Uint32Array.from(rows.filter((i) => y[i] === c));
     shuffle(cls, rng);
-    const nVal = Math.round(cls.length * fraction);
-    for (let k = 0; k < cls.length; k++) (k < nVal ? val : train).push(cls[k]!);
+    const m = Math.round(cls.length * fraction);
+    for (let k = 0; k < m; k++) isVal[cls[k]!] = 1;
+    nVal += m;
   }
-  // Ascending row order keeps the histogram passes walking memory forwards.
-  return [Uint32Array.from(train).sort(), Uint32Array.from(val).sort()];
+  // Both keep the order of `rows` (ascending), so histogram passes walk memory forwards.
+  const train = new Uint32Array(rows.length - nVal);
+  const val = new Uint32Array(nVal);
+  let t = 0;
+  let v = 0;
+  for (const i of rows) {
+    if (isVal[i] === 1) val[v++] = i;
+    else train[t++] = i;
+  }
+  return [train, val];
 }
 
 /**

@@ -5,6 +5,7 @@
  * Tsang–Wang) or Pomeranz for n ≤ 140, Durbin or Pelz–Good above. scipy switches intermediate products to
  * `np.longdouble` once they are rescaled by 2^±128; here the same steps continue in double-double.
  */
+/* eslint-disable no-loss-of-precision -- constants keep the digits published in cephes / scipy; they parse to the same doubles as in C */
 import { type DD, divD, ldexp, mulD, sub, toNumber } from './dd.js';
 import { smirnov } from './smirnov.js';
 

@@ -5,6 +5,7 @@
  * kept as (mantissa, exponent), summed from the low end — or from the top when only ≤ 3 terms remain — and
  * stopped early once the rest cannot change the sum. Only the survival value is computed (no pdf).
  */
+/* eslint-disable no-loss-of-precision -- constants keep the digits published in cephes / scipy; they parse to the same doubles as in C */
 import {
   add,
   addD,
@@ -19,6 +20,7 @@ import {
   floor,
   inv,
   isZero,
+  frexp,
   ldexp,
   mul,
   mulD,
@@ -28,6 +30,7 @@ import {
   twoSum,
 } from './dd.js';
 
+const SPLITTER = 134217729; // 2^27 + 1, Dekker split
 const DBL_EPSILON = 2.220446049250313e-16;
 const MINLOG = -7.451332191019412076235e2;
 const SMIRNOV_MAX_COMPUTE_N = 1000000;
@@ -138,7 +141,6 @@ export function smirnov(n: number, x: number): number {
   let step = 1;
   let nTerms = n1mxfl + 1;
   const vmid = Math.trunc(n / 2);
-  let cMan: DD = DD_ONE;
   let cExpt = 0;
   let aj: DD;
   if (useUpper) {
@@ -150,34 +152,109 @@ export function smirnov(n: number, x: number): number {
     aj = divD(pow4(1, -x, 1, 0, n), x);
   }
   let ajSum = add(DD_ZERO, aj);
+  // C(n, v) as (hi + lo)·2^cExpt, updated by (n − j)/(j + 1) in scalar double-double (no allocation:
+  // this runs once per term).
+  let cHi = 1;
+  let cLo = 0;
   const updateBinomial = (j: number): void => {
-    const [man, e] = ddFrexp(mul(cMan, divDD(n - j, j + 1)));
-    cExpt += e;
-    cMan = man;
+    const num = n - j;
+    const den = j + 1;
+    // rat = num/den in double-double
+    const q1 = num / den;
+    let p = q1 * den;
+    let t = SPLITTER * q1;
+    const qh = t - (t - q1);
+    const ql = q1 - qh;
+    t = SPLITTER * den;
+    const dh = t - (t - den);
+    const dl = den - dh;
+    const pe = qh * dh - p + qh * dl + ql * dh + ql * dl;
+    const q2 = (num - p - pe) / den;
+    // (cHi, cLo) · (q1, q2)
+    p = cHi * q1;
+    t = SPLITTER * cHi;
+    const ch = t - (t - cHi);
+    const cl = cHi - ch;
+    const e = ch * qh - p + ch * ql + cl * qh + cl * ql + (cHi * q2 + cLo * q1);
+    cHi = p + e;
+    cLo = e - (cHi - p);
+    if (cHi > 1e200 || cHi < 1e-200) {
+      const [m, k] = frexp(cHi);
+      cHi = m;
+      cLo = ldexp(cLo, -k);
+      cExpt += k;
+    }
   };
   updateBinomial(0);
 
+  // Terms between anchors follow from the ratio A_{v+1}/A_v in float64 (see ratio()); every ANCHOR-th term
+  // is recomputed exactly in double-double, so the ratio's rounding cannot drift (terms stay ~1e-13 relative;
+  // all terms are positive, so the sum is as accurate). scipy's term-by-term loop costs ~2 s at n = 4e5.
+  let mant = 0;
+  let expo = 0;
+  let sumC = 0; // Neumaier compensation for the fast terms
+  let fastSum = 0;
+  let scale = 1;
+  let scaleExpo = NaN;
   for (let j = 1; j < nTerms; j++) {
     const v = start + j * step;
-    // A_v = C(n, v) · (x + v/n)^(v−1) · (1 − x − v/n)^(n−v)
-    const t2x = addD(divDD(n - v, n), -x);
-    const [t2, t2E] = pow2Scaled(t2x, n - v);
-    const t1x = addD(divDD(v, n), x);
-    const [t1, t1E] = pow2Scaled(t1x, v - 1);
-    const prod = mul(mul(t1, t2), cMan);
-    aj = ddLdexp(prod, cExpt + t1E + t2E);
-    const finite = Number.isFinite(aj[0]) && Number.isFinite(aj[1]);
-    if (finite && !isZero(aj)) ajSum = add(ajSum, aj);
-    if (!isZero(aj)) {
-      if (4 * (nTerms - j) * Math.abs(toNumber(aj)) < DBL_EPSILON * toNumber(ajSum) && j !== nTerms - 1)
+    let ajNum: number;
+    if (step < 0 || j % ANCHOR === 1 || mant === 0) {
+      // A_v = C(n, v) · (x + v/n)^(v−1) · (1 − x − v/n)^(n−v)
+      const t2x = addD(divDD(n - v, n), -x);
+      const [t2, t2E] = pow2Scaled(t2x, n - v);
+      const t1x = addD(divDD(v, n), x);
+      const [t1, t1E] = pow2Scaled(t1x, v - 1);
+      const prod = mul(mul(t1, t2), [cHi, cLo]);
+      aj = ddLdexp(prod, cExpt + t1E + t2E);
+      mant = toNumber(prod);
+      expo = cExpt + t1E + t2E;
+      const finite = Number.isFinite(aj[0]) && Number.isFinite(aj[1]);
+      if (finite && !isZero(aj)) ajSum = add(ajSum, aj);
+      ajNum = toNumber(aj);
+    } else {
+      mant *= ratio(n, v - 1, nxfl, alpha);
+      if (mant < 1e-200 || mant > 1e200) {
+        const [m2, e2] = frexp(mant);
+        mant = m2;
+        expo += e2;
+        scaleExpo = NaN;
+      }
+      if (expo !== scaleExpo) {
+        scale = ldexp(1, expo);
+        scaleExpo = expo;
+      }
+      ajNum = mant * scale;
+      if (!Number.isFinite(scale) || scale === 0) ajNum = ldexp(mant, expo);
+      const t = fastSum + ajNum;
+      sumC += Math.abs(fastSum) >= Math.abs(ajNum) ? fastSum - t + ajNum : ajNum - t + fastSum;
+      fastSum = t;
+    }
+    if (ajNum !== 0) {
+      if (4 * (nTerms - j) * Math.abs(ajNum) < DBL_EPSILON * (toNumber(ajSum) + fastSum) && j !== nTerms - 1)
         break;
     } else if (j > vmid) {
       break;
     }
     updateBinomial(j);
   }
+  ajSum = add(add(ajSum, [fastSum, 0]), [sumC, 0]);
   const prob = toNumber(mulD(ajSum, x));
   return clip01(step < 0 ? 1 - prob : prob);
+}
+
+/** Terms between exact anchors (lower sum only). */
+const ANCHOR = 256;
+
+/**
+ * A_{v+1}/A_v with P = n(x + v/n) = nxfl + v + α and Q = n(1 − x − v/n) = n − nxfl − v − α (exact forms, as
+ * scipy's derivative coefficients):
+ *   (n − v)/(v + 1) · P/Q · exp(v·log1p(1/P) + (n − v − 1)·log1p(−1/Q)).
+ */
+function ratio(n: number, v: number, nxfl: number, alpha: number): number {
+  const P = nxfl + v + alpha;
+  const Q = n - nxfl - v - alpha;
+  return (((n - v) / (v + 1)) * P * Math.exp(v * Math.log1p(1 / P) + (n - v - 1) * Math.log1p(-1 / Q))) / Q;
 }
 
 function clip01(p: number): number {

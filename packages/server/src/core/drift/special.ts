@@ -5,6 +5,7 @@
  * continued fraction above, with the prefactor x^a e^-x / Γ(a) in Stirling form for a ≥ 10 so it stays
  * accurate to ~1e-14 relative for the degrees of freedom a chi-square over categories can have.
  */
+/* eslint-disable no-loss-of-precision -- constants keep the digits published in cephes / scipy; they parse to the same doubles as in C */
 
 const P = [
   2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687, 4.86371970985681366614e1,
@@ -156,6 +157,8 @@ export function gammaincc(a: number, x: number): number {
     }
     return 1 - Math.exp(lp) * sum;
   }
+  // cephes igamc: a prefactor below e^-MAXLOG underflows to 0 (scipy returns exactly 0 there).
+  if (lp < -MAXLOG) return 0;
   // Q(a, x) = prefactor · 1/(x + 1 − a − 1·(1−a)/(x + 3 − a − …)), modified Lentz.
   const tiny = 1e-300;
   let b = x + 1 - a;

@@ -1,7 +1,7 @@
 /**
  * Access control: role assignments and definitions (Microsoft.Authorization, api-version 2022-04-01, on any scope)
- * and mlgrid's principals. Their routes parse bodies with core/access.ts before the schema validator runs, so the
- * schemas here document what that parser accepts (`validated: false`).
+ * and mlgrid's principals. Their routes (http/access-routes.ts) validate bodies with these schemas, then parse them
+ * with core/access.ts.
  */
 import { PRINCIPAL_TYPES } from '../../core/access.js';
 import { ciEnum, nullable, obj, str, type Schema } from './kit.js';
@@ -13,7 +13,7 @@ const DEFINITIONS = '/{scope}/providers/Microsoft.Authorization/roleDefinitions'
 const PRINCIPALS = '/providers/Microsoft.MLGrid/principals';
 const PRINCIPAL = `${PRINCIPALS}/{principalName}`;
 const tag = 'Access control';
-const admin = { tag, security: 'admin' as const, validated: false as const };
+const admin = { tag, security: 'admin' as const };
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const filter = {
   name: '$filter',

@@ -152,8 +152,7 @@ const reports = {
   ...admin,
   security: 'adminOrJobToken' as const,
   description: "mlgrid extension. Also accepts the job's own token (MLGRID_JOB_TOKEN).",
-  // Served by http/job-report-routes.ts ahead of the ARM catch-all, which parses with core/job-report.ts.
-  validated: false as const,
+  // Served by http/job-report-routes.ts ahead of the ARM catch-all; it validates with these schemas too.
 };
 const jobReports: Operation[] = [
   {
@@ -238,6 +237,64 @@ const scoring: Operation = {
   body: { schema: 'ScoringRequest', required: false },
   responses: { '200': json({}, "The scoring script's answer.") },
 };
+
+const DRIFT = `${WS}/dataDriftDetectors/{name}`;
+const driftActions: Operation[] = [
+  {
+    ...admin,
+    operationId: 'DataDriftDetectors_Run',
+    method: 'post',
+    path: `${DRIFT}/run`,
+    summary: 'Run the monitor on one period, synchronously (mlgrid)',
+    description:
+      'Body {targetDate} (the period containing it) or {startTime, endTime}. Stores the result (replacing an older one of the period) and raises DatasetDriftDetected when driftCoefficient > threshold.',
+    arm: { kind: 'dataDriftDetector', action: 'run' },
+    body: { schema: 'DataDriftRunRequest', required: true },
+    responses: { '200': json('DataDriftResult', 'The stored result (status Succeeded or Failed).') },
+  },
+  {
+    ...admin,
+    operationId: 'DataDriftDetectors_Backfill',
+    method: 'post',
+    path: `${DRIFT}/backfill`,
+    summary: 'Run every period from startDate to endDate (inclusive, at most 31), in order (mlgrid)',
+    arm: { kind: 'dataDriftDetector', action: 'backfill' },
+    body: { schema: 'DataDriftBackfillRequest', required: true },
+    responses: {
+      '202': {
+        ...json('DataDriftBackfill', 'Accepted; poll the Location header.'),
+        headers: { location: 'The backfill operation to poll.' },
+      },
+    },
+  },
+  {
+    ...admin,
+    operationId: 'DataDriftDetectors_GetBackfill',
+    method: 'get',
+    path: `${DRIFT}/backfills/{operationId}`,
+    summary: 'A backfill: status, periods completed, their coefficients (mlgrid)',
+    arm: { kind: 'dataDriftDetector', action: 'backfillStatus' },
+    responses: { '200': json('DataDriftBackfill', 'The operation.') },
+  },
+  {
+    ...admin,
+    operationId: 'DataDriftDetectors_ListResults',
+    method: 'get',
+    path: `${DRIFT}/results`,
+    summary: 'Results over periods, oldest first (mlgrid)',
+    query: [
+      ...V,
+      {
+        name: 'startTime',
+        description: 'Keep results overlapping [startTime, endTime).',
+        schema: { type: 'string' },
+      },
+      { name: 'endTime', description: 'See startTime.', schema: { type: 'string' } },
+    ],
+    arm: { kind: 'dataDriftDetector', action: 'results' },
+    responses: { '200': listOf('DataDriftResult') },
+  },
+];
 
 export const ML_OPERATIONS: Operation[] = [
   ...workspaces,
@@ -329,4 +386,16 @@ export const ML_OPERATIONS: Operation[] = [
   }),
   ...endpointActions,
   scoring,
+  ...family({
+    group: 'DataDriftDetectors',
+    noun: 'data drift detector',
+    item: DRIFT,
+    list: `${WS}/dataDriftDetectors`,
+    itemOp: { kind: 'dataDriftDetector' },
+    listOp: { kind: 'dataDriftDetectors' },
+    response: 'DataDriftDetector',
+    put: 'DataDriftDetectorCreateOrUpdateParameters',
+    putDescription: 'mlgrid extension (Azure v1 monitors had no ARM API): see docs/drift-monitors.md.',
+  }),
+  ...driftActions,
 ];

@@ -96,6 +96,16 @@ const SAMPLES: { [K in Kind]: { paths: string[]; actions: Record<ActionOf<K>, st
     paths: [`${WS}/onlineEndpoints/ep1/deployments/d1`],
     actions: { logs: `${WS}/onlineEndpoints/ep1/deployments/d1/getLogs` },
   },
+  dataDriftDetectors: { paths: [`${WS}/dataDriftDetectors`], actions: {} },
+  dataDriftDetector: {
+    paths: [`${WS}/dataDriftDetectors/dd1`],
+    actions: {
+      run: `${WS}/dataDriftDetectors/dd1/run`,
+      backfill: `${WS}/dataDriftDetectors/dd1/backfill`,
+      results: `${WS}/dataDriftDetectors/dd1/results`,
+      backfillStatus: `${WS}/dataDriftDetectors/dd1/backfills/op1`,
+    },
+  },
 };
 
 /** The access-control routes, parsed apart from ArmTarget: one sample path per kind (compile-time complete). */

@@ -308,7 +308,41 @@ const resource = (properties: Schema = { type: 'object' }, extra: Record<string,
   );
 const tracked = { location: str(), tags: map(str(), { max: TAG_LIMITS.max }) };
 
+const dataRef = (description: string) =>
+  n({
+    anyOf: [obj({ name: str(), version: { type: ['string', 'number'] } }), str()],
+    description,
+  });
+const DriftPut = obj(
+  {
+    ...resourceProps,
+    properties: obj(
+      {
+        baselineData: dataRef('{name, version}, "name:version" or a data version ARM id.'),
+        targetData: dataRef('As baselineData; its rows are windowed by timestampColumn.'),
+        timestampColumn: optStr('A timestamp column of the target data.'),
+        frequency: n(ciEnum(['Day', 'Week', 'Month'], 'Immutable after creation.')),
+        latencyHours: n(int(0, 24 * 366, 'Default 0; immutable after creation.')),
+        features: n(arr(str(), { max: 200, description: 'Default: every common column.' })),
+        threshold: n({ type: 'number', minimum: 0, maximum: 1, description: 'Default 0.2.' }),
+        scheduleEnabled: n(bool('Default false.')),
+        startTime: optStr('Scheduled runs start with the period containing it.'),
+        alertSettings: n({ type: 'object' }),
+        description: optStr(),
+      },
+      { description: 'Required fields are checked by the server.' },
+    ),
+  },
+  { required: ['properties'] },
+);
+
 export const ML_SCHEMAS: Record<string, Schema> = {
+  DataDriftDetectorCreateOrUpdateParameters: DriftPut,
+  DataDriftRunRequest: obj({ targetDate: optStr(), startTime: optStr(), endTime: optStr() }),
+  DataDriftBackfillRequest: obj({ startDate: optStr(), endDate: optStr('Inclusive.') }),
+  DataDriftDetector: resource(),
+  DataDriftResult: resource({ type: 'object', description: 'driftCoefficient, auc, features, skipped, …' }),
+  DataDriftBackfill: resource({ type: 'object', description: 'status, total, completed, results.' }),
   Sku,
   ManagedServiceIdentity: Identity,
   MlgridWorkspaceSettings: Settings,

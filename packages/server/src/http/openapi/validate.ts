@@ -57,6 +57,17 @@ export function schemaError(
   return invalid(jsonPath(path, opts.root ?? 'body'), message, opts.code);
 }
 
+const byOperationId = new Map(OPERATIONS.map((op) => [op.operationId, op]));
+
+/** Routes outside the ARM catch-all (access control, job reports): the named operation's body schema. */
+export function validateOperationBody(operationId: string, body: unknown): void {
+  const op = byOperationId.get(operationId);
+  if (!op?.body) throw new Error(`no operation ${operationId} with a body in the catalogue`);
+  if (body === undefined && !op.body.required) return;
+  const err = schemaError(op.body.schema, body);
+  if (err) throw err;
+}
+
 /** ARM catch-all: validate the body of `kind[:action] METHOD` if the catalogue gives it a schema. */
 export function validateArmBody(t: { kind: string; action?: string }, method: string, body: unknown): void {
   const op = findArmOperation(t.kind, t.action, method);
