@@ -22,6 +22,7 @@ import { invalid, MlgridError, notFound } from '../core/errors.js';
 import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import type { ModelVersionSpec } from '../core/model.js';
 import type { Store, WorkspaceRecord } from '../store/types.js';
+import { requireWorkspace } from './require-workspace.js';
 
 export interface ArtifactsConfig {
   /** Root of the store (default `<data dir>/artifacts`); nodes sharing a PostgreSQL store share it too. */
@@ -50,7 +51,7 @@ export class ArtifactService {
     body: Readable,
     opts: { contentLength?: number; sha256?: { hex: string; header: string } },
   ): Promise<ArtifactFile> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const dir = this.uploadDir(ws, parseUploadId(uploadId));
     const max = this.cfg.maxFileBytes;
     if (opts.contentLength !== undefined && opts.contentLength > max) throw tooLarge(max);
@@ -97,7 +98,7 @@ export class ArtifactService {
 
   /** The files of an upload so far (to resume one). */
   async getUpload(ref: WorkspaceRef, uploadId: string): Promise<{ files: ArtifactFile[] }> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const dir = this.uploadDir(ws, parseUploadId(uploadId));
     if (!(await exists(dir))) throw notFound('artifact upload', uploadId);
     return { files: await this.staged(dir) };
@@ -105,7 +106,7 @@ export class ArtifactService {
 
   /** Seals the upload: its manifest's SHA-256 names the artifact. An identical artifact is reused (200). */
   async commit(ref: WorkspaceRef, uploadId: string): Promise<{ created: boolean; manifest: Manifest }> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const dir = this.uploadDir(ws, parseUploadId(uploadId));
     if (!(await exists(dir))) throw notFound('artifact upload', uploadId);
     const files = await this.staged(dir);
@@ -137,7 +138,7 @@ export class ArtifactService {
   }
 
   async deleteUpload(ref: WorkspaceRef, uploadId: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const dir = this.uploadDir(ws, parseUploadId(uploadId));
     if (!(await exists(dir))) return false;
     await rm(dir, { recursive: true, force: true });
@@ -145,7 +146,7 @@ export class ArtifactService {
   }
 
   async list(ref: WorkspaceRef): Promise<Manifest[]> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const names = await readdir(this.wsDir(ws)).catch(() => [] as string[]);
     const out: Manifest[] = [];
     for (const n of names) {
@@ -157,13 +158,13 @@ export class ArtifactService {
   }
 
   async get(ref: WorkspaceRef, id: string): Promise<Manifest> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return this.requireManifest(ws, parseArtifactId(id));
   }
 
   /** A committed file's bytes and what the response states about them. */
   async open(ref: WorkspaceRef, id: string, path: string): Promise<{ file: ArtifactFile; body: ReadStream }> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const sha = parseArtifactId(id);
     const m = await this.requireManifest(ws, sha);
     const file = m.files.find((f) => f.path === path);
@@ -174,7 +175,7 @@ export class ArtifactService {
 
   /** Refused (409) while a model version of the workspace is registered with the artifact's URI. */
   async delete(ref: WorkspaceRef, id: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const sha = parseArtifactId(id);
     const m = await this.readManifest(join(this.wsDir(ws), sha));
     if (!m) return false;
@@ -242,12 +243,6 @@ export class ArtifactService {
     const m = await this.readManifest(join(this.wsDir(ws), sha));
     if (!m) throw notFound('artifact', `${ws.id}/artifacts/${sha}`);
     return m;
-  }
-
-  private async requireWorkspace(ref: WorkspaceRef): Promise<WorkspaceRecord> {
-    const rec = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!rec) throw notFound('workspace', workspaceId(ref));
-    return rec;
   }
 
   /** Best effort, at most once a minute per workspace: abandoned uploads older than a day are removed. */

@@ -15,9 +15,10 @@ import {
   type DataVersionDoc,
   type ListViewType,
 } from '../core/data-asset.js';
-import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
+import type { WorkspaceRef } from '../core/ml-events.js';
 import { Dataset, DatasetError } from '../data/tabular.js';
 import type { ResourceRecord, Store, WorkspaceRecord } from '../store/types.js';
+import { requireWorkspace } from './require-workspace.js';
 
 export const DATA_CONTAINER = 'dataContainer';
 export const DATA_VERSION = 'dataVersion';
@@ -29,7 +30,7 @@ export class DataAssetService {
   ) {}
 
   async putContainer(ref: WorkspaceRef, name: string, body: unknown) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const key = containerKey(ws, name);
     const existing = await this.store.getResource(key);
     const versions = existing ? await this.versionsOf(key) : [];
@@ -54,13 +55,13 @@ export class DataAssetService {
   }
 
   async getContainer(ref: WorkspaceRef, name: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const c = await this.requireContainer(ws, name);
     return this.renderContainer(ws, c, await this.versionsOf(c.key));
   }
 
   async listContainers(ref: WorkspaceRef, view: ListViewType = 'ActiveOnly') {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const list = await this.store.listResources({ kind: DATA_CONTAINER, parentKey: ws.key });
     const shown = list.filter((c) => inView((c.spec as DataContainerSpec).isArchived, view));
     return Promise.all(shown.map(async (c) => this.renderContainer(ws, c, await this.versionsOf(c.key))));
@@ -68,7 +69,7 @@ export class DataAssetService {
 
   /** Deletes the container and its versions. */
   async deleteContainer(ref: WorkspaceRef, name: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return this.store.deleteResource(containerKey(ws, name), this.now().getTime());
   }
 
@@ -78,7 +79,7 @@ export class DataAssetService {
    * version may change only its description, tags and archive flag; its summary stays the one taken at creation.
    */
   async putVersion(ref: WorkspaceRef, name: string, version: string, body: unknown) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const cKey = containerKey(ws, name);
     const vKey = `${cKey}/versions/${version.toLowerCase()}`;
     const current = await this.store.getResource(vKey);
@@ -153,7 +154,7 @@ export class DataAssetService {
   }
 
   async listVersions(ref: WorkspaceRef, name: string, view: ListViewType = 'ActiveOnly') {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const c = await this.requireContainer(ws, name);
     return (await this.versionsOf(c.key))
       .filter((v) => inView((v.spec as DataVersionDoc).isArchived, view))
@@ -161,7 +162,7 @@ export class DataAssetService {
   }
 
   async deleteVersion(ref: WorkspaceRef, name: string, version: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const key = `${containerKey(ws, name)}/versions/${version.toLowerCase()}`;
     return this.store.deleteResource(key, this.now().getTime());
   }
@@ -177,17 +178,11 @@ export class DataAssetService {
   }
 
   private async requireVersion(ref: WorkspaceRef, name: string, version: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const c = await this.requireContainer(ws, name);
     const v = await this.store.getResource(`${c.key}/versions/${version.toLowerCase()}`);
     if (!v) throw notFound('data version', `${ws.id}/data/${name}/versions/${version}`);
     return { ws, c, v };
-  }
-
-  private async requireWorkspace(ref: WorkspaceRef): Promise<WorkspaceRecord> {
-    const rec = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!rec) throw notFound('workspace', workspaceId(ref));
-    return rec;
   }
 
   private async requireContainer(ws: WorkspaceRecord, name: string): Promise<ResourceRecord> {

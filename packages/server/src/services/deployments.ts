@@ -5,12 +5,11 @@
  * its cause, raises no ModelDeployed (as in Azure), and raises ModelDeploymentFailed where the workspace opted in.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { invalid, MlgridError, notFound } from '../core/errors.js';
-import { modelDeployed, modelDeploymentFailed, workspaceId, type WorkspaceRef } from '../core/ml-events.js';
+import { modelDeployed, modelDeploymentFailed, type WorkspaceRef } from '../core/ml-events.js';
 import type { ModelVersionSpec } from '../core/model.js';
 import {
   applyDeploymentPatch,
@@ -26,8 +25,10 @@ import { systemEvent } from '../core/publish.js';
 import { optInteger, optObject } from '../core/validate.js';
 import type { WorkspaceSpec } from '../core/workspace.js';
 import { DeployError, tailOf, type Deployer, type LaunchSpec } from '../engine/deployer.js';
+import { isDirectory } from '../engine/job-process.js';
 import type { Publisher } from '../engine/publisher.js';
 import type { EventToStore, ResourceRecord, Store, WorkspaceRecord } from '../store/types.js';
+import { requireWorkspace } from './require-workspace.js';
 
 export const DEPLOYMENT_KIND = 'onlineDeployment';
 
@@ -284,8 +285,7 @@ export class DeploymentService {
   }
 
   private async endpoint(ref: WorkspaceRef, endpoint: string) {
-    const ws = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!ws) throw notFound('workspace', workspaceId(ref));
+    const ws = await requireWorkspace(this.store, ref);
     const ep = await this.store.getResource(`${ws.key}/onlineendpoints/${endpoint.toLowerCase()}`);
     if (!ep) throw notFound('online endpoint', `${ws.id}/onlineEndpoints/${endpoint}`);
     return { ws, ep };
@@ -306,12 +306,4 @@ function workspaceKeyOf(key: string): string {
 function modelIdOf(model: string): string {
   const ref = parseModelRef(model, 'properties.model');
   return `${ref.name}:${ref.version}`;
-}
-
-function isDirectory(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -21,7 +21,7 @@ import {
   type DriftMonitorDoc,
   type Period,
 } from '../core/drift-monitor.js';
-import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
+import type { WorkspaceRef } from '../core/ml-events.js';
 import { parseIsoUtc } from '../core/validate.js';
 import type { DataVersionDoc } from '../core/data-asset.js';
 import type { Publisher } from '../engine/publisher.js';
@@ -37,6 +37,7 @@ import {
   type BackfillDoc,
   type DriftResultDoc,
 } from './drift-runs.js';
+import { requireWorkspace } from './require-workspace.js';
 
 export { BACKFILL_KIND, RESULT_KIND, type BackfillDoc, type DriftResultDoc } from './drift-runs.js';
 export const MONITOR_KIND = 'dataDriftDetector';
@@ -65,7 +66,7 @@ export class DriftMonitorService {
   }
 
   async put(ref: WorkspaceRef, name: string, body: unknown) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     validateMonitorName(name);
     const key = monitorKey(ws, name);
     // A scheduler claiming a period also writes the document: retry on its runtime, not on the client.
@@ -111,12 +112,12 @@ export class DriftMonitorService {
   }
 
   async get(ref: WorkspaceRef, name: string) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return this.render(ws, await this.monitor(ws, name));
   }
 
   async list(ref: WorkspaceRef) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return (await this.store.listResources({ kind: MONITOR_KIND, parentKey: ws.key })).map((r) =>
       this.render(ws, r),
     );
@@ -124,7 +125,7 @@ export class DriftMonitorService {
 
   /** Deletes the monitor with its results and backfill operations. */
   async delete(ref: WorkspaceRef, name: string): Promise<boolean> {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const key = monitorKey(ws, name);
     this.runs.forget(key);
     return this.store.deleteResource(key, this.now().getTime());
@@ -132,7 +133,7 @@ export class DriftMonitorService {
 
   /** Ad-hoc run of one period (synchronous: the answer is the stored result). */
   async run(ref: WorkspaceRef, name: string, body: unknown) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const rec = await this.monitor(ws, name);
     const period = parseRunBody(body, (rec.spec as DriftMonitorDoc).spec.frequency);
     return this.renderResult(ws, rec, await this.runs.runPeriod(ws, rec, period, 'Run'));
@@ -140,7 +141,7 @@ export class DriftMonitorService {
 
   /** Validates (≤ 31 intervals), stores a Running operation and processes the periods in order, off the request. */
   async backfill(ref: WorkspaceRef, name: string, body: unknown) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const rec = await this.monitor(ws, name);
     const periods = parseBackfillBody(body, (rec.spec as DriftMonitorDoc).spec.frequency);
     const id = randomUUID();
@@ -174,7 +175,7 @@ export class DriftMonitorService {
   }
 
   async backfillStatus(ref: WorkspaceRef, name: string, id: string) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const rec = await this.monitor(ws, name);
     const op = await this.store.getResource(`${rec.key}/backfills/${id.toLowerCase()}`);
     if (!op) throw notFound('backfill operation', `${this.idOf(ws, rec)}/backfills/${id}`);
@@ -183,7 +184,7 @@ export class DriftMonitorService {
 
   /** Results over periods, oldest first; `startTime`/`endTime` keep those overlapping [startTime, endTime). */
   async results(ref: WorkspaceRef, name: string, query: { startTime?: string; endTime?: string } = {}) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const rec = await this.monitor(ws, name);
     const from = query.startTime === undefined ? -Infinity : parseIsoUtc(query.startTime);
     const to = query.endTime === undefined ? Infinity : parseIsoUtc(query.endTime);
@@ -284,12 +285,6 @@ export class DriftMonitorService {
       type: 'Microsoft.MachineLearningServices/workspaces/dataDriftDetectors/backfills',
       properties: op.spec as BackfillDoc,
     };
-  }
-
-  private async workspace(ref: WorkspaceRef): Promise<WorkspaceRecord> {
-    const ws = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!ws) throw notFound('workspace', workspaceId(ref));
-    return ws;
   }
 
   private async monitor(ws: WorkspaceRecord, name: string): Promise<ResourceRecord> {

@@ -5,7 +5,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { invalid, MlgridError, notFound } from '../core/errors.js';
-import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
+import type { WorkspaceRef } from '../core/ml-events.js';
 import {
   applyEndpointPatch,
   parseEndpointPut,
@@ -18,6 +18,7 @@ import {
 import { object, oneOf, optString } from '../core/validate.js';
 import type { ResourceRecord, Store, WorkspaceRecord } from '../store/types.js';
 import type { DeploymentService } from './deployments.js';
+import { requireWorkspace } from './require-workspace.js';
 
 export const ENDPOINT_KIND = 'onlineEndpoint';
 
@@ -34,7 +35,7 @@ export class EndpointService {
   ) {}
 
   async put(ref: WorkspaceRef, name: string, body: unknown, base: string) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     validateEndpointName(name);
     const key = endpointKey(ws, name);
     const taken = (await this.store.listResources({ kind: ENDPOINT_KIND, lookup: name.toLowerCase() })).find(
@@ -70,19 +71,19 @@ export class EndpointService {
   }
 
   async get(ref: WorkspaceRef, name: string, base: string) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return render(ws, await this.require(ws, name), base);
   }
 
   async list(ref: WorkspaceRef, base: string) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return (await this.store.listResources({ kind: ENDPOINT_KIND, parentKey: ws.key })).map((r) =>
       render(ws, r, base),
     );
   }
 
   async patch(ref: WorkspaceRef, name: string, body: unknown, base: string) {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const rec = await this.require(ws, name);
     const doc = rec.spec as EndpointDoc;
     const spec = applyEndpointPatch(doc.spec, body);
@@ -96,14 +97,14 @@ export class EndpointService {
 
   /** Stops the endpoint's scoring processes, then deletes it with its deployments. */
   async delete(ref: WorkspaceRef, name: string): Promise<boolean> {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const key = endpointKey(ws, name);
     await this.deployments.stopEndpoint(key);
     return this.store.deleteResource(key, this.now().getTime());
   }
 
   async listKeys(ref: WorkspaceRef, name: string): Promise<EndpointKeys> {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const doc = (await this.require(ws, name)).spec as EndpointDoc;
     if (doc.spec.authMode !== 'Key') {
       throw new MlgridError(
@@ -116,7 +117,7 @@ export class EndpointService {
 
   /** Azure's body: `{keyType: "Primary"|"Secondary", keyValue?}`; a new random key when no value is given. */
   async regenerateKeys(ref: WorkspaceRef, name: string, body: unknown): Promise<void> {
-    const ws = await this.workspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const rec = await this.require(ws, name);
     const b = object(body, '(body)');
     const which = oneOf(b.keyType, 'keyType', ['Primary', 'Secondary'] as const);
@@ -170,12 +171,6 @@ export class EndpointService {
     for (const d of Object.keys(traffic)) {
       if (!names.has(d)) throw invalid(`properties.traffic.${d}`, `names no deployment of this endpoint`);
     }
-  }
-
-  private async workspace(ref: WorkspaceRef): Promise<WorkspaceRecord> {
-    const ws = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!ws) throw notFound('workspace', workspaceId(ref));
-    return ws;
   }
 
   private async require(ws: WorkspaceRecord, name: string): Promise<ResourceRecord> {

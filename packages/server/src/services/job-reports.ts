@@ -25,6 +25,7 @@ import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import { JobLedger } from '../engine/job-ledger.js';
 import type { Publisher } from '../engine/publisher.js';
 import type { JobRecord, JobStatusPatch, Store, WorkspaceRecord } from '../store/types.js';
+import { requireWorkspace } from './require-workspace.js';
 
 const METRIC_KIND = 'jobMetric';
 /** The store meta key of the secret job tokens are signed with. */
@@ -177,8 +178,7 @@ export class JobReportService {
     ref: WorkspaceRef,
     name: string,
   ): Promise<{ ws: WorkspaceRecord; job: JobRecord }> {
-    const ws = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!ws) throw notFound('workspace', workspaceId(ref));
+    const ws = await requireWorkspace(this.store, ref);
     const job = await this.store.getJob(`${ws.key}/jobs/${name.toLowerCase()}`);
     if (!job) throw notFound('job', `${ws.id}/jobs/${name}`);
     return { ws, job };

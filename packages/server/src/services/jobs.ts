@@ -23,6 +23,7 @@ import { jobDirectory } from '../engine/job-process.js';
 import type { JobRunner } from '../engine/job-runner.js';
 import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import type { JobRecord, Store, WorkspaceRecord } from '../store/types.js';
+import { requireWorkspace } from './require-workspace.js';
 
 /** How long a DELETE waits for a running job to stop beyond the kill grace. */
 const DELETE_SLACK_MS = 5000;
@@ -37,7 +38,7 @@ export class JobService {
 
   /** PUT: a new job is created and queued (201); on an existing one only the updatable fields change (200). */
   async put(ref: WorkspaceRef, name: string, body: unknown, base: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const spec = this.withOutputDefaults(parseJobPut(body, { name }), ws, name);
     const local = runnerKind(spec) === 'local'; // also validates properties.properties["mlgrid.runner"]
     const key = jobKey(ws, name);
@@ -53,31 +54,31 @@ export class JobService {
   }
 
   async get(ref: WorkspaceRef, name: string, base: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return this.render(ws, await this.requireJob(ws, name), base);
   }
 
   async list(ref: WorkspaceRef, base: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return (await this.store.listJobs(ws.key)).map((j) => this.render(ws, j, base));
   }
 
   /** POST cancel: the job as it is after the request (CancelRequested while its process is being stopped). */
   async cancel(ref: WorkspaceRef, name: string): Promise<JobRecord> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const job = await this.requireJob(ws, name);
     return (await this.runner.cancel(job.key)) ?? job;
   }
 
   /** Where a cancel stands: done once the job is in a final status. */
   async cancelDone(ref: WorkspaceRef, name: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return isTerminal((await this.requireJob(ws, name)).status);
   }
 
   /** DELETE: a job still running is cancelled (and waited for) first; its directory goes with it. */
   async delete(ref: WorkspaceRef, name: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const job = await this.store.getJob(jobKey(ws, name));
     if (!job) return false;
     if (!isTerminal(job.status)) {
@@ -104,7 +105,7 @@ export class JobService {
    * from byte `offset` on (raw, so a follower can resume exactly where it stopped: `mlgrid ml job stream`).
    */
   async logs(ref: WorkspaceRef, name: string, tail?: number, offset?: number): Promise<string | Readable> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const job = await this.requireJob(ws, name);
     const file = join(jobDirectory(this.cfg.dir, ws.workspaceGuid, job.name), 'std_log.txt');
     if (!existsSync(file)) return ''; // not started yet
@@ -144,12 +145,6 @@ export class JobService {
       ...(j.exitCode !== undefined ? { exitCode: j.exitCode } : {}),
       ...(j.failureReason !== undefined ? { failureReason: j.failureReason } : {}),
     });
-  }
-
-  private async requireWorkspace(ref: WorkspaceRef): Promise<WorkspaceRecord> {
-    const rec = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!rec) throw notFound('workspace', workspaceId(ref));
-    return rec;
   }
 
   private async requireJob(ws: WorkspaceRecord, name: string): Promise<JobRecord> {

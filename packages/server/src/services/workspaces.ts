@@ -23,6 +23,7 @@ import {
 import type { Publisher } from '../engine/publisher.js';
 import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import type { ModelContainerRecord, Store, WorkspaceRecord } from '../store/types.js';
+import { requireWorkspace } from './require-workspace.js';
 
 export class WorkspaceService {
   constructor(
@@ -57,11 +58,11 @@ export class WorkspaceService {
   }
 
   async getWorkspace(ref: WorkspaceRef) {
-    return renderWs(await this.requireWorkspace(ref));
+    return renderWs(await requireWorkspace(this.store, ref));
   }
 
   async patchWorkspace(ref: WorkspaceRef, body: unknown) {
-    const rec = await this.requireWorkspace(ref);
+    const rec = await requireWorkspace(this.store, ref);
     const next = {
       ...rec,
       spec: applyWorkspacePatch(rec.spec as WorkspaceSpec, body),
@@ -80,7 +81,7 @@ export class WorkspaceService {
   }
 
   async putModelContainer(ref: WorkspaceRef, name: string, body: unknown) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const spec = parseModelContainerPut(body, { name });
     const key = containerKey(ws, name);
     const existing = await this.store.getModelContainer(key);
@@ -93,24 +94,24 @@ export class WorkspaceService {
   }
 
   async getModelContainer(ref: WorkspaceRef, name: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return this.renderContainer(ws, await this.requireContainer(ws, name));
   }
 
   async listModelContainers(ref: WorkspaceRef) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const list = await this.store.listModelContainers(ws.key);
     return Promise.all(list.map((c) => this.renderContainer(ws, c)));
   }
 
   async deleteModelContainer(ref: WorkspaceRef, name: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return this.store.deleteModelContainer(containerKey(ws, name));
   }
 
   /** Registers a version (creating the container if needed, as Azure does) and raises ModelRegistered. */
   async putModelVersion(ref: WorkspaceRef, name: string, version: string, body: unknown) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const cKey = containerKey(ws, name);
     const vKey = `${cKey}/versions/${version.toLowerCase()}`;
     const current = await this.store.getModelVersion(vKey);
@@ -161,7 +162,7 @@ export class WorkspaceService {
   }
 
   async getModelVersion(ref: WorkspaceRef, name: string, version: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const c = await this.requireContainer(ws, name);
     const v = await this.store.getModelVersion(`${c.key}/versions/${version.toLowerCase()}`);
     if (!v) throw notFound('model version', `${ws.id}/models/${name}/versions/${version}`);
@@ -175,7 +176,7 @@ export class WorkspaceService {
   }
 
   async listModelVersions(ref: WorkspaceRef, name: string) {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     const c = await this.requireContainer(ws, name);
     return (await this.store.listModelVersions(c.key)).map((v) =>
       renderModelVersion(v.spec as ModelVersionSpec, {
@@ -189,19 +190,13 @@ export class WorkspaceService {
   }
 
   async deleteModelVersion(ref: WorkspaceRef, name: string, version: string): Promise<boolean> {
-    const ws = await this.requireWorkspace(ref);
+    const ws = await requireWorkspace(this.store, ref);
     return this.store.deleteModelVersion(`${containerKey(ws, name)}/versions/${version.toLowerCase()}`);
   }
 
   /** For event subscriptions whose scope is a workspace: it must exist. */
   async exists(id: string): Promise<boolean> {
     return (await this.store.getWorkspace(id.toLowerCase())) !== undefined;
-  }
-
-  private async requireWorkspace(ref: WorkspaceRef): Promise<WorkspaceRecord> {
-    const rec = await this.store.getWorkspace(workspaceId(ref).toLowerCase());
-    if (!rec) throw notFound('workspace', workspaceId(ref));
-    return rec;
   }
 
   private async requireContainer(ws: WorkspaceRecord, name: string): Promise<ModelContainerRecord> {

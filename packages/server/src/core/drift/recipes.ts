@@ -4,17 +4,7 @@
  * mulberry32 draws; only exact integer arithmetic, one IEEE division/multiplication/addition per step and
  * floor — no libm — so both languages produce identical values.
  */
-
-/** mulberry32 (Tommy Ettinger): next unsigned 32-bit integer. */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+import { mulberry32 } from './prng.js';
 
 const TWO32 = 4294967296;
 
@@ -35,7 +25,7 @@ export interface NumericRecipe {
 }
 
 export function numericSample(r: NumericRecipe): Float64Array {
-  const next = mulberry32(r.seed);
+  const next = mulberry32(r.seed).u32;
   const loc = r.loc ?? 0;
   const scale = r.scale ?? 1;
   const k = r.k ?? 10;
@@ -91,7 +81,7 @@ export interface CategoricalRecipe {
 }
 
 export function categoricalSample(r: CategoricalRecipe): (string | null)[] {
-  const next = mulberry32(r.seed);
+  const next = mulberry32(r.seed).u32;
   const prefix = r.prefix ?? 'c';
   const out: (string | null)[] = new Array<string | null>(r.n);
   for (let i = 0; i < r.n; i++) {

@@ -110,3 +110,8 @@ export const any = (description?: string): Schema => clean({ description });
 function clean(s: Schema): Schema {
   return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined));
 }
+
+/** An optional (nullable) string, as the parsers' `optString` reads it. */
+export function optStr(description?: string): Schema {
+  return nullable(str({ description }));
+}

@@ -26,13 +26,13 @@ import {
   nonBlank,
   nullable,
   obj,
+  optStr,
   ref,
   str,
   type Schema,
 } from './kit.js';
 
 const n = nullable;
-const optStr = (description?: string) => n(str({ description }));
 const range = (k: 'maxDeliveryAttempts' | 'eventTimeToLiveInMinutes') =>
   n(int(RETRY_LIMITS[k].min, RETRY_LIMITS[k].max));
 

@@ -19,13 +19,13 @@ import {
   nonBlank,
   nullable,
   obj,
+  optStr,
   ref,
   str,
   type Schema,
 } from './kit.js';
 
 const n = nullable;
-const optStr = (description?: string) => n(str({ description }));
 const assetMap = (description?: string) =>
   n(
     map(n(str()), {
