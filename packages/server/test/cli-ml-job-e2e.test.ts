@@ -2,11 +2,10 @@
  * `mlgrid configure --defaults` and `mlgrid ml job ...` end to end: the real CLI (child processes) against a
  * real server running real Command jobs. The workspace and group come from the configured defaults.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN } from './helpers/process.js';
+import { runCli } from './helpers/process.js';
 import { ADMIN_KEY, startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -20,26 +19,11 @@ describe('mlgrid ml job CLI end to end', { timeout: 180_000 }, () => {
   const project = join(tmp.dir, 'project');
 
   const mlgrid = (...args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        ['--conditions=mlgrid-source', '--import', 'tsx', MAIN, ...args],
-        {
-          env: {
-            ...process.env,
-            MLGRID_SERVER: s.url,
-            MLGRID_KEY: ADMIN_KEY,
-            MLGRID_SUBSCRIPTION: undefined,
-            MLGRID_CONFIG_DIR: join(tmp.dir, 'config'),
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    runCli(args, {
+      MLGRID_SERVER: s.url,
+      MLGRID_KEY: ADMIN_KEY,
+      MLGRID_SUBSCRIPTION: undefined,
+      MLGRID_CONFIG_DIR: join(tmp.dir, 'config'),
     });
   const show = async (name: string) => JSON.parse((await mlgrid('ml', 'job', 'show', '-n', name)).stdout);
 
