@@ -2,18 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, MlgridClient, type FetchLike } from '../src/index.js';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/helpers/server.js';
+import { until } from '../../server/test/helpers/until.js';
 
 const RG = 'rg-client';
 const WS = 'ws-client';
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface InboxItem {
   headers: Record<string, string>;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, MlgridClient } from '../src/index.js';
 import { assign, createPrincipal } from '../../server/test/helpers/rbac.js';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/helpers/server.js';
+import { until } from '../../server/test/helpers/until.js';
 
 describe('issue 4, done when (typed SDK)', () => {
   let s: TestServer;
@@ -21,14 +22,6 @@ describe('issue 4, done when (typed SDK)', () => {
 
   const inbox = async (name: string) =>
     ((await (await s.arm('GET', `/inbox/${name}`)).json()) as { value: { body: unknown }[] }).value;
-  const until = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean) => {
-    for (let i = 0; i < 300; i++) {
-      const v = await fn();
-      if (ok(v)) return v;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('timed out');
-  };
 
   it('delivers the tagged ModelRegistered, refuses a Reader, and reports a failed job', async () => {
     const ws = await admin.workspaces.create('rg1', 'ws-done', { location: 'local' });

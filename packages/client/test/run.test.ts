@@ -10,19 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, MlgridClient, Run } from '../src/index.js';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/helpers/server.js';
 import { tempDir } from '../../server/test/helpers/tmp.js';
+import { until } from '../../server/test/helpers/until.js';
 
 const RG = 'rg-run';
 const WS = 'ws-run';
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('Run and artifacts in the SDK', () => {
   let s: TestServer;

@@ -12,6 +12,7 @@ import { skipWithoutPostgres } from './helpers/postgres.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/tmp.js';
+import { until } from './helpers/until.js';
 
 const pgSkip = await skipWithoutPostgres('jobs-external');
 const WS = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws-ext';
@@ -30,15 +31,6 @@ const job = (cmd: string, props: Record<string, string> = {}, extra: Record<stri
 });
 const external = (cmd = 'python train.py', extra: Record<string, unknown> = {}) =>
   job(cmd, { 'mlgrid.runner': 'external' }, extra);
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each([
   { backend: 'sqlite' as const, skip: false },

@@ -11,6 +11,7 @@ import { skipWithoutPostgres } from './helpers/postgres.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/tmp.js';
+import { until } from './helpers/until.js';
 
 const pgSkip = await skipWithoutPostgres('jobs');
 const WS =
@@ -21,15 +22,6 @@ const RUN_STATUS_CHANGED = 'Microsoft.MachineLearningServices.RunStatusChanged';
 const command = (cmd: string, extra: Record<string, unknown> = {}) => ({
   properties: { jobType: 'Command', command: cmd, environmentId: 'azureml:local-env:1', ...extra },
 });
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each([
   { backend: 'sqlite' as const, skip: false },
