@@ -11,6 +11,11 @@ export const ENDPOINT_TYPES = [
   'ServiceBusQueue',
   'ServiceBusTopic',
   'AzureFunction',
+  // mlgrid extensions (Azure clients read them as the base destination type):
+  /** An MQTT broker registered as a connection; properties `resourceId` (the connection) and `topic`. */
+  'Mqtt',
+  /** An mlgrid automation (`…/workspaces/{ws}/automations/{name}`), the Logic Apps analogue. */
+  'Automation',
 ] as const;
 export type EndpointType = (typeof ENDPOINT_TYPES)[number];
 

@@ -12,7 +12,8 @@ import { Deployer, DEFAULT_DEPLOYER, type DeployerConfig } from './engine/deploy
 import { DEFAULT_JOBS, JobRunner, type JobsConfig } from './engine/job-runner.js';
 import { Metrics } from './engine/metrics.js';
 import { Publisher } from './engine/publisher.js';
-import { WebhookSender } from './handlers/webhook.js';
+import { Destinations } from './handlers/destination.js';
+import { WebhookHandler, WebhookSender } from './handlers/webhook.js';
 import { DataAssetService } from './services/data-assets.js';
 import { DeliveryOps } from './services/delivery-ops.js';
 import { WebhookValidator } from './services/webhook-validation.js';
@@ -131,10 +132,11 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     const topics = new TopicService(store, subscriptions);
     const deadLetters = new DeadLetterWriter(log);
     const metrics = new Metrics(() => store.countPending());
+    const destinations = new Destinations([new WebhookHandler(sender)]);
     const dispatcher = new Dispatcher(
       store,
       subscriptions,
-      sender,
+      destinations,
       new EndpointHealth({ timeScale: d.timeScale }),
       deadLetters,
       d,
@@ -251,6 +253,7 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
         await dispatcher.stop(); // finishes attempts in flight, hands back its leases
         await deadLetters.flush();
         await sender.close();
+        await destinations.close();
         await unwatch();
         await store.close();
       },

@@ -6,7 +6,7 @@ import type { EventSubscriptionSpec } from '../core/event-subscription.js';
 import { classify, decideAfterFailure, parseRetryAfter } from '../core/retry-policy.js';
 import { activeSecrets, signingOf } from '../core/signing.js';
 import { signWebhook } from '../core/webhook-signing.js';
-import type { WebhookSender } from '../handlers/webhook.js';
+import type { DeliveryTarget } from '../handlers/destination.js';
 import type { AttemptRecord, ClaimedDelivery, EventSubscriptionRecord, Settlement } from '../store/types.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
 import type { Metrics } from './metrics.js';
@@ -16,7 +16,7 @@ export type Unit = { settlement?: Settlement; attempt?: AttemptRecord };
 export interface AttemptContext {
   rec: EventSubscriptionRecord;
   spec: EventSubscriptionSpec;
-  url: string;
+  target: DeliveryTarget;
   origin: string;
   batching: boolean;
   timeScale: number;
@@ -26,7 +26,6 @@ export interface AttemptContext {
 export async function attemptBatch(
   ctx: AttemptContext,
   batch: ClaimedDelivery[],
-  sender: WebhookSender,
   health: EndpointHealth,
   deadLetters: DeadLetterWriter,
   clock: () => number,
@@ -50,7 +49,7 @@ export async function attemptBatch(
     const id = batch.length === 1 ? batch[0]!.event.eventId : `batch-${batch[0]!.id}-${batch.length}`;
     Object.assign(req.headers, signWebhook(secrets, id, new Date(startedAt), req.body));
   }
-  const sent = await sender.send(ctx.url, req);
+  const sent = await ctx.target.send(req, { subscription: rec, batch });
   const c = classify(sent.result);
   const now = clock();
   metrics?.attempt(rec.name, c.outcome, sent.durationMs / 1000);

@@ -14,7 +14,7 @@ import { planBatches } from '../core/delivery-format.js';
 import type { EndpointHealth } from '../core/endpoint-health.js';
 import type { EventSubscriptionSpec } from '../core/event-subscription.js';
 import { DeadLetterReason, ttlExpired } from '../core/retry-policy.js';
-import type { WebhookSender } from '../handlers/webhook.js';
+import type { Destinations } from '../handlers/destination.js';
 import type { ClaimedDelivery, EventSubscriptionRecord, Store } from '../store/types.js';
 import { attemptBatch, type Unit } from './attempt.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
@@ -73,7 +73,7 @@ export class Dispatcher {
   constructor(
     private readonly store: Store,
     private readonly subs: SubscriptionDirectory,
-    private readonly sender: WebhookSender,
+    private readonly destinations: Destinations,
     private readonly health: EndpointHealth,
     private readonly deadLetters: DeadLetterWriter,
     private readonly opts: DispatcherOptions,
@@ -262,17 +262,13 @@ export class Dispatcher {
         }));
       const spec = rec.spec as EventSubscriptionSpec;
       const dest = spec.destination;
-      if (
-        rec.provisioningState !== 'Succeeded' ||
-        dest?.endpointType !== 'WebHook' ||
-        !dest.properties.endpointUrl
-      ) {
-        // Not deliverable yet (validation pending) or no handler for this destination kind yet: look again later.
+      const target = rec.provisioningState === 'Succeeded' ? this.destinations.target(dest, rec) : undefined;
+      if (!target || !dest) {
+        // Not deliverable yet (validation pending) or no handler for this destination kind: look again later.
         const later = now + (rec.provisioningState === 'Succeeded' ? 60_000 : this.opts.pollMs);
         return this.drain(lane, (d) => postpone(d, later));
       }
-      const url = dest.properties.endpointUrl;
-      const origin = originOf(url);
+      const origin = target.origin;
       const probation = this.health.probationUntil(origin, now);
       if (probation !== undefined) return this.drain(lane, (d) => postpone(d, probation));
       const busy = this.perOrigin.get(origin) ?? 0;
@@ -287,14 +283,14 @@ export class Dispatcher {
       if (batch.length === 0) continue;
       this.requests++;
       this.perOrigin.set(origin, busy + 1);
-      const ctx = { rec, spec, url, origin, batching, timeScale: this.opts.timeScale, random: this.random };
+      const ctx = { rec, spec, target, origin, batching, timeScale: this.opts.timeScale, random: this.random };
       const release = () => {
         this.requests--;
         const n = (this.perOrigin.get(origin) ?? 1) - 1;
         if (n > 0) this.perOrigin.set(origin, n);
         else this.perOrigin.delete(origin);
       };
-      attemptBatch(ctx, batch, this.sender, this.health, this.deadLetters, this.now, this.metrics).then(
+      attemptBatch(ctx, batch, this.health, this.deadLetters, this.now, this.metrics).then(
         (units) => {
           // The slot is free as soon as the answer is in; the settlement commits on its own.
           release();
@@ -367,15 +363,4 @@ export class Dispatcher {
 
 function postpone(d: ClaimedDelivery, at: number): Unit {
   return { settlement: { id: d.id, status: 'pending', attempts: d.attempts, nextAttemptAt: at } };
-}
-
-const origins = new Map<string, string>();
-function originOf(url: string): string {
-  let o = origins.get(url);
-  if (o === undefined) {
-    o = URL.canParse(url) ? new URL(url).origin : url;
-    if (origins.size > 10_000) origins.clear();
-    origins.set(url, o);
-  }
-  return o;
 }

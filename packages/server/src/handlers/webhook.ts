@@ -3,6 +3,8 @@ import { Agent, request } from 'undici';
 import type { EgressGuard } from '../core/egress.js';
 import type { AttemptResult } from '../core/retry-policy.js';
 import type { OutgoingRequest } from '../core/delivery-format.js';
+import type { EventSubscriptionDestination } from '@mlgrid/protocol';
+import type { DeliveryTarget, DestinationHandler } from './destination.js';
 
 export interface SendResult {
   result: AttemptResult;
@@ -126,4 +128,25 @@ async function readLimited(body: AsyncIterable<Buffer> & { dump?: () => Promise<
   }
   if (!complete) await body.dump?.().catch(() => {});
   return { text: Buffer.concat(parts).toString('utf8'), complete };
+}
+
+/** WebHook destinations: the endpoint URL's origin is the unit of concurrency and probation. */
+export class WebhookHandler implements DestinationHandler {
+  readonly endpointTypes = ['WebHook'] as const;
+  private readonly targets = new Map<string, DeliveryTarget>();
+
+  constructor(private readonly sender: WebhookSender) {}
+
+  target(dest: EventSubscriptionDestination): DeliveryTarget | undefined {
+    const url = dest.properties.endpointUrl;
+    if (!url) return undefined;
+    let t = this.targets.get(url);
+    if (t === undefined) {
+      const origin = URL.canParse(url) ? new URL(url).origin : url;
+      t = { origin, send: (req) => this.sender.send(url, req) };
+      if (this.targets.size >= 10_000) this.targets.clear();
+      this.targets.set(url, t);
+    }
+    return t;
+  }
 }
