@@ -395,7 +395,7 @@ async function runDeliver(backend: Backend, where: string): Promise<void> {
   const loop = loopDelay();
   const server = await mlgrid(backend, where, true);
   const readyAt = epoch();
-  send({ type: 'started', startAt, readyAt });
+  send({ type: 'started', startAt, readyAt, readyCpuMs: cpuMs() - cpu0 });
   on('drain', async () => {
     const eventLoop = loop();
     const settledAt = await untilSettled(server, 25, 60_000);

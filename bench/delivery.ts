@@ -207,6 +207,8 @@ export interface MlgridDrain {
   seedMs: number;
   /** CPU of the mlgrid child from startServer to settled ÷ that time. */
   mlgridCpu: number;
+  /** mlgrid CPU from the server being ready to every delivery settled, in µs per event (load-robust). */
+  cpuUsPerEvent: number;
   receiverCpu: number;
   connections: number;
   avgRequestBytes: number;
@@ -225,7 +227,7 @@ async function mlgridDrain(rx: Receiver, backend: Backend, batch: number, n: num
     await expect(rx, id, n);
     const all = next<ReceiverStats>(rx.child, 'all', 90_000);
     const child = spawnChild(['deliver', backend, where], MLGRID_ARGV);
-    const started = await next<{ startAt: number; readyAt: number }>(child, 'started');
+    const started = await next<{ startAt: number; readyAt: number; readyCpuMs: number }>(child, 'started');
     let got: ReceiverStats;
     try {
       got = await all;
@@ -260,6 +262,7 @@ async function mlgridDrain(rx: Receiver, backend: Backend, batch: number, n: num
       msToSettled: Math.round(settledAt - t0),
       seedMs: seeded.ms,
       mlgridCpu: r2(cpuMs / (settledAt - t0)),
+      cpuUsPerEvent: r2(((cpuMs - started.readyCpuMs) * 1000) / n),
       receiverCpu: r2(got.cpuMs / (got.atAll - t0)),
       connections: rep.connections,
       avgRequestBytes: Math.round(rep.bytes / rep.requests),
@@ -651,7 +654,8 @@ async function main(): Promise<void> {
           round.mlgrid[`${b}${shape === 'single' ? 'Single' : 'Batch'}`] = x;
           say(
             `mlgrid ${b} ${shape}: ${fmt(x.eventsPerSec)} ev/s steady, ${fmt(x.overallEventsPerSec)} overall ` +
-              `(${x.connections} connections, all received in ${fmt(x.msToAll)} ms, settled ${fmt(x.msToSettled)} ms)`,
+              `(${x.connections} connections, all received in ${fmt(x.msToAll)} ms, settled ${fmt(x.msToSettled)} ms; ` +
+              `mlgrid CPU ${fmt2(x.cpuUsPerEvent)} µs/event)`,
           );
         }
         if (stores.length > 0) await raw(RATIO_CONNS, 'after');

@@ -5,6 +5,7 @@ import { Principals, RoleAssignments } from './access.js';
 import { Artifacts } from './artifacts.js';
 import { DataAssets } from './data.js';
 import { DataDrift } from './drift.js';
+import { Lineage } from './lineage.js';
 import { JobReports, type MetricIn, type MetricSeriesOut, type StatusReportIn } from './run.js';
 import { API_VERSIONS, seg, Transport, type FetchLike } from './http.js';
 import {
@@ -76,6 +77,8 @@ export class MlgridClient {
   readonly data: DataAssets;
   /** Data-drift monitors (see drift.ts): runs, backfills, results; DatasetDriftDetected above the threshold. */
   readonly dataDrift: DataDrift;
+  /** Chains an automation started (see lineage.ts): by correlation id, or from a job, model version or deployment. */
+  readonly lineage: Lineage;
   private readonly http: Transport;
 
   constructor(opts: MlgridClientOptions) {
@@ -95,6 +98,7 @@ export class MlgridClient {
     this.artifacts = new Artifacts(this.http, this);
     this.data = new DataAssets(this.http, this);
     this.dataDrift = new DataDrift(this.http, this);
+    this.lineage = new Lineage(this.http, this);
   }
 
   /** `/subscriptions/{s}`: the widest event-subscription scope. */

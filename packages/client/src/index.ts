@@ -7,4 +7,5 @@ export * from './endpoints.js';
 export * from './artifacts.js';
 export * from './data.js';
 export * from './drift.js';
+export * from './lineage.js';
 export * from './run.js';

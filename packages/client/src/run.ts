@@ -4,7 +4,9 @@
  * `MLGRID_JOB_TOKEN`); elsewhere set `MLGRID_SERVER`, `MLGRID_JOB_ID` and `MLGRID_KEY` yourself.
  */
 import { ApiError } from './errors.js';
-import { API_VERSIONS, Transport, type FetchLike } from './http.js';
+import { API_VERSIONS, seg, Transport, type FetchLike } from './http.js';
+import { withLineage, type LineageIds } from './lineage.js';
+import type { ModelVersionIn, ModelVersionOut } from './types.js';
 
 const ML = API_VERSIONS.ml;
 
@@ -76,6 +78,8 @@ export interface RunOptions {
   jobId: string;
   /** The job token, or an admin or principal key. */
   key: string;
+  /** The chain the job belongs to (`MLGRID_CORRELATION_ID`, `MLGRID_CAUSATION_ID`), passed on by `registerModel`. */
+  lineage?: LineageIds;
   fetch?: FetchLike;
   /** Points are sent when this many are waiting (default 100) … */
   batchSize?: number;
@@ -88,6 +92,9 @@ const MAX_PENDING = 10_000;
 
 export class Run {
   readonly jobId: string;
+  /** The job's chain, when an automation started it. */
+  readonly lineage?: LineageIds;
+  private readonly http: Transport;
   private readonly reports: JobReports;
   private pending: MetricIn[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -98,7 +105,9 @@ export class Run {
     const f = opts.fetch ?? (globalThis.fetch as FetchLike | undefined);
     if (!f) throw new TypeError('No fetch: pass `fetch` (Node 20 has a global one).');
     this.jobId = opts.jobId.replace(/\/+$/, '');
-    this.reports = new JobReports(new Transport(opts.server.replace(/\/+$/, ''), opts.key, f));
+    if (opts.lineage) this.lineage = opts.lineage;
+    this.http = new Transport(opts.server.replace(/\/+$/, ''), opts.key, f);
+    this.reports = new JobReports(this.http);
   }
 
   /** From the variables mlgrid sets in a job's process (or that you set for a job run elsewhere). */
@@ -115,7 +124,31 @@ export class Run {
       ...(key ? [] : ['MLGRID_JOB_TOKEN or MLGRID_KEY']),
     ];
     if (missing.length > 0) throw new Error(`Run.fromEnv: ${missing.join(', ')} not set`);
-    return new Run({ ...opts, server: server!, jobId: jobId!, key: key! });
+    const correlationId = env.MLGRID_CORRELATION_ID;
+    const lineage =
+      opts.lineage ??
+      (correlationId ? { correlationId, causationId: env.MLGRID_CAUSATION_ID || correlationId } : undefined);
+    return new Run({ ...opts, server: server!, jobId: jobId!, key: key!, ...(lineage ? { lineage } : {}) });
+  }
+
+  /**
+   * Registers a model version in the job's workspace (raising ModelRegistered), naming this job as Azure's
+   * `jobName` and, where the body names no lineage, the job's chain with this job as the cause (as the server
+   * does when a job registers). Inside a job mlgrid runs, the job token may do this while the job runs.
+   */
+  async registerModel(name: string, version: string, body: ModelVersionIn): Promise<ModelVersionOut> {
+    const at = this.jobId.toLowerCase().lastIndexOf('/jobs/');
+    const ws = this.jobId.slice(0, at);
+    const p = body.properties;
+    const l = this.lineage;
+    const props = withLineage(p.properties, l && { correlationId: l.correlationId, causationId: this.jobId });
+    const properties = {
+      ...p,
+      jobName: p.jobName ?? this.jobId.slice(at + '/jobs/'.length),
+      ...(props ? { properties: props } : {}),
+    };
+    const path = `${ws}/models/${seg(name)}/versions/${seg(version)}`;
+    return this.http.json('PUT', path, { apiVersion: ML, body: { ...body, properties } });
   }
 
   /** Queues a point; it is sent with the next batch. Use `flush()` to know it arrived. */

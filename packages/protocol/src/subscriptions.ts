@@ -34,6 +34,12 @@ export interface DestinationProperties {
   resourceId?: string;
   queueName?: string;
   queueMessageTimeToLiveInSeconds?: number;
+  /** Mqtt (mlgrid): the topic to publish to (no wildcards). */
+  topic?: string;
+  /** Mqtt (mlgrid): 0 or 1 (default 1: the broker's PUBACK decides success). */
+  qos?: 0 | 1;
+  /** Mqtt (mlgrid): publish with the retain flag (default false). */
+  retain?: boolean;
   maxEventsPerBatch?: number;
   preferredBatchSizeInKilobytes?: number;
   azureActiveDirectoryTenantId?: string;

@@ -11,7 +11,12 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAuthorizationPath, parsePrincipalPath, accessAllowedMethods } from '../src/http/access-path.js';
+import {
+  parseAuthorizationPath,
+  parseConnectionPath,
+  parsePrincipalPath,
+  accessAllowedMethods,
+} from '../src/http/access-path.js';
 import {
   allowedMethods,
   EVENT_SUBSCRIPTION_ACTIONS,
@@ -34,6 +39,7 @@ const WS = `${RG}/providers/Microsoft.MachineLearningServices/workspaces/ws1`;
 const T = `${RG}/providers/Microsoft.EventGrid/topics/matrix-topic`;
 const ES = `${WS}/providers/Microsoft.EventGrid/eventSubscriptions/es1`;
 const EP = `${WS}/onlineEndpoints/ep1`;
+const SITE = `${RG}/providers/Microsoft.Web/sites/matrix-app`;
 const ASSIGNMENT = `${RG}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}`;
 const PUBLISH_TOPIC = 'matrix-publish';
 
@@ -74,6 +80,7 @@ const ARM_ROUTES = {
   onlineDeployments: [`${EP}/deployments`],
   onlineDeployment: [`${EP}/deployments/blue`, `${EP}/deployments/blue/getLogs`],
   dataDriftDetectors: [`${WS}/dataDriftDetectors`],
+  lineage: [`${WS}/lineage`, `${WS}/lineage/c1`],
   dataDriftDetector: [
     `${WS}/dataDriftDetectors/dd1`,
     `${WS}/dataDriftDetectors/dd1/run`,
@@ -81,6 +88,13 @@ const ARM_ROUTES = {
     `${WS}/dataDriftDetectors/dd1/results`,
     `${WS}/dataDriftDetectors/dd1/backfills/op1`,
   ],
+  automations: [`${WS}/automations`],
+  automation: [`${WS}/automations/a1`, `${WS}/automations/a1/run`],
+  automationRuns: [`${WS}/automations/a1/runs`],
+  automationRun: [`${WS}/automations/a1/runs/r1`],
+  // Writing a function is running a command on the server: Owner and Contributor (and the admin key) only.
+  functions: [`${SITE}/functions`],
+  function: [`${SITE}/functions/f1`],
 } satisfies Record<ArmTarget['kind'], string[]>;
 
 /** Role assignments and definitions (below `/subscriptions/`, before the other ARM paths). */
@@ -98,6 +112,12 @@ const PRINCIPAL_ROUTES: Record<string, string[]> = {
   principalKeys: [`${principalPath('bystander')}/keys`],
   principalKey: [`${principalPath('bystander')}/keys/0000abcd`],
   principalRotateKey: [`${principalPath('bystander')}/rotateKey`],
+};
+
+/** Broker connections: the admin key only, reads included (URLs name internal hosts and users). */
+const CONNECTION_ROUTES: Record<string, string[]> = {
+  connections: ['/providers/Microsoft.MLGrid/connections'],
+  connection: ['/providers/Microsoft.MLGrid/connections/matrix-conn'],
 };
 
 const source = (file: string) => readFileSync(new URL(`../src/http/${file}`, import.meta.url), 'utf8');
@@ -146,6 +166,13 @@ function routes(): Route[] {
       }
     }
   }
+  for (const paths of Object.values(CONNECTION_ROUTES)) {
+    for (const path of paths) {
+      for (const method of accessAllowedMethods(parseConnectionPath(path)!)) {
+        out.push({ method, path, allowed: (r) => r === 'admin' });
+      }
+    }
+  }
   out.push({
     method: 'POST',
     path: `/topics/${PUBLISH_TOPIC}/api/events`,
@@ -156,10 +183,16 @@ function routes(): Route[] {
 
 describe('route table covers every route', () => {
   it('names every kind the path parsers return, and each sample parses to its kind', () => {
-    expect(new Set(Object.keys(ARM_ROUTES))).toEqual(kindsIn('arm-path.ts', 'ml-path.ts'));
-    expect(new Set([...Object.keys(AUTHORIZATION_ROUTES), ...Object.keys(PRINCIPAL_ROUTES)])).toEqual(
-      kindsIn('access-path.ts'),
+    expect(new Set(Object.keys(ARM_ROUTES))).toEqual(
+      kindsIn('arm-path.ts', 'ml-path.ts', 'function-path.ts', 'automation-path.ts'),
     );
+    expect(
+      new Set([
+        ...Object.keys(AUTHORIZATION_ROUTES),
+        ...Object.keys(PRINCIPAL_ROUTES),
+        ...Object.keys(CONNECTION_ROUTES),
+      ]),
+    ).toEqual(kindsIn('access-path.ts'));
     const check = (table: Record<string, string[]>, parse: (p: string) => { kind: string } | undefined) => {
       for (const [kind, paths] of Object.entries(table)) {
         for (const p of paths) expect({ p, kind: parse(p)?.kind }).toEqual({ p, kind });
@@ -168,6 +201,7 @@ describe('route table covers every route', () => {
     check(ARM_ROUTES, parseArmPath);
     check(AUTHORIZATION_ROUTES, parseAuthorizationPath);
     check(PRINCIPAL_ROUTES, parsePrincipalPath);
+    check(CONNECTION_ROUTES, parseConnectionPath);
   });
 
   it('samples every action reachable by appending the segments the parsers look for', () => {

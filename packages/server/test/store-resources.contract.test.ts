@@ -73,6 +73,28 @@ describe.each(backends)('Store contract (resources) on $name', (backend) => {
     expect(await store.getResource(`${EP}x`)).toBeUndefined();
   });
 
+  it('create-only puts racing on a new key: exactly one creates; unconditional ones all count', async () => {
+    // PostgreSQL runs these on separate pooled connections, so the first inserts really race.
+    const tries = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.putResource(res(EP, 'onlineEndpoint', WS_KEY, { spec: { v: i } }), 1, { ifSequencer: 0 }),
+      ),
+    );
+    expect(tries.filter((t) => t.created)).toHaveLength(1);
+    expect(tries.filter((t) => t.updated)).toHaveLength(1);
+    const winner = tries.find((t) => t.created)!.rec!;
+    expect(await store.getResource(EP)).toMatchObject({ sequencer: 1, spec: winner.spec });
+
+    const other = `${WS_KEY}/onlineendpoints/ep2`;
+    const puts = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.putResource(res(other, 'onlineEndpoint', WS_KEY, { spec: { v: i } }), 1),
+      ),
+    );
+    expect(puts.filter((t) => t.created)).toHaveLength(1);
+    expect((await store.getResource(other))?.sequencer).toBe(8);
+  });
+
   it('commits the events of a put in the same transaction, given the stored sequencer', async () => {
     await store.putResource(res(EP, 'onlineEndpoint', WS_KEY), 1, {
       events: (r) => [event(`e-${r.sequencer}`)],

@@ -467,3 +467,137 @@ describe('argv → request body through commander', () => {
     expect(r.body).toEqual({ filter: { includedEventTypes: ['A'], subjectEndsWith: '.onnx' } });
   });
 });
+
+describe('queue, stream and mqtt endpoints (issue 6 CLI parity)', () => {
+  const BROKER = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MLGrid/brokers/mosquitto';
+  const NS = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns';
+
+  it('builds every az endpoint type from argv, with the long --storage-queue-msg-ttl name', async () => {
+    const cases: [string, string, object][] = [
+      [
+        'azurefunction',
+        'AzureFunction',
+        { resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app/functions/fn' },
+      ],
+      ['eventhub', 'EventHub', { resourceId: `${NS}/eventhubs/hub1` }],
+      [
+        'servicebusqueue',
+        'ServiceBusQueue',
+        {
+          resourceId:
+            '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb/queues/q',
+        },
+      ],
+      [
+        'servicebustopic',
+        'ServiceBusTopic',
+        {
+          resourceId:
+            '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb/topics/t',
+        },
+      ],
+    ];
+    for (const [flag, wire, props] of cases) {
+      const r = await create(
+        '--endpoint-type',
+        flag,
+        '--endpoint',
+        (props as { resourceId: string }).resourceId,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.body).toEqual({ properties: { destination: { endpointType: wire, properties: props } } });
+    }
+    const q = await create(
+      '--endpoint-type',
+      'storagequeue',
+      '--endpoint',
+      `${SA}/queueServices/default/queues/jobs`,
+      '--storage-queue-msg-ttl',
+      '-1',
+    );
+    expect(q.body).toEqual({
+      properties: {
+        destination: {
+          endpointType: 'StorageQueue',
+          properties: { resourceId: SA, queueName: 'jobs', queueMessageTimeToLiveInSeconds: -1 },
+        },
+      },
+    });
+  });
+
+  it('builds an mqtt destination: the connection id as --endpoint, --mqtt-topic, --mqtt-qos, --mqtt-retain', async () => {
+    const r = await create(
+      '--endpoint-type',
+      'mqtt',
+      '--endpoint',
+      BROKER,
+      '--mqtt-topic',
+      'ml/models/registered',
+      '--mqtt-qos',
+      '0',
+      '--mqtt-retain',
+      '-d',
+      'x-model',
+      'dynamic',
+      'data.modelName',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.body).toEqual({
+      properties: {
+        destination: {
+          endpointType: 'Mqtt',
+          properties: {
+            resourceId: BROKER,
+            topic: 'ml/models/registered',
+            qos: 0,
+            retain: true,
+            deliveryAttributeMappings: [
+              { name: 'x-model', type: 'Dynamic', properties: { sourceField: 'data.modelName' } },
+            ],
+          },
+        },
+      },
+    });
+    const plain = buildEventSubscriptionCreate({ endpoint: BROKER, endpointType: 'MQTT', mqttTopic: 'a/b' });
+    expect(plain.properties.destination).toEqual({
+      endpointType: 'Mqtt',
+      properties: { resourceId: BROKER, topic: 'a/b' },
+    });
+  });
+
+  it('rejects mqtt flags elsewhere, a missing or wildcard topic, and a QoS other than 0 or 1', async () => {
+    const mq = { endpoint: BROKER, endpointType: 'mqtt' };
+    expect(() => buildEventSubscriptionCreate(mq)).toThrow(/--mqtt-topic: is required for mqtt endpoints/);
+    expect(() => buildEventSubscriptionCreate({ ...mq, mqttTopic: 'a/#' })).toThrow(/--mqtt-topic: 'a\/#'/);
+    expect(() => buildEventSubscriptionCreate({ ...mq, mqttTopic: 'a', mqttQos: '2' })).toThrow(
+      /--mqtt-qos: '2' is not an integer between 0 and 1/,
+    );
+    expect(() =>
+      buildEventSubscriptionCreate({
+        endpoint: `${NS}/eventhubs/h`,
+        endpointType: 'eventhub',
+        mqttRetain: true,
+      }),
+    ).toThrow(/--mqtt-retain: applies only to mqtt endpoints/);
+    const r = await create('--endpoint', HOOK, '--mqtt-topic', 'a');
+    expect(r.code).toBe(1);
+    expect(r.requests).toHaveLength(0);
+    expect(r.stderr).toMatch(/--mqtt-topic: applies only to mqtt endpoints/);
+  });
+
+  it('update keeps the mqtt topic when only the QoS changes', () => {
+    const current = {
+      destination: {
+        endpointType: 'Mqtt' as const,
+        properties: { resourceId: BROKER, topic: 'a/b', qos: 1 as const, retain: false },
+      },
+    };
+    expect(updateNeeds({ mqttQos: '0' })).toEqual({ current: true, destination: true });
+    expect(buildEventSubscriptionPatch({ mqttQos: '0' }, current)).toEqual({
+      destination: {
+        endpointType: 'Mqtt',
+        properties: { resourceId: BROKER, topic: 'a/b', qos: 0, retain: false },
+      },
+    });
+  });
+});

@@ -40,6 +40,10 @@ export interface DestinationFlags {
   azureActiveDirectoryApplicationIdOrUri?: string;
   storageQueueMsgTtl?: string;
   deliveryAttributeMapping?: string[][];
+  /** mlgrid: the Mqtt destination's topic, QoS (0|1) and retain flag. */
+  mqttTopic?: string;
+  mqttQos?: string;
+  mqttRetain?: boolean;
 }
 
 export interface EventSubscriptionFlags extends FilterFlags, DestinationFlags {
@@ -79,6 +83,9 @@ const DESTINATION_KEYS: (keyof DestinationFlags)[] = [
   'azureActiveDirectoryApplicationIdOrUri',
   'storageQueueMsgTtl',
   'deliveryAttributeMapping',
+  'mqttTopic',
+  'mqttQos',
+  'mqttRetain',
 ];
 const given = <T extends object>(f: T, keys: (keyof T)[]) => keys.some((k) => f[k] !== undefined);
 
@@ -217,6 +224,8 @@ function buildDestination(
     p.queueMessageTimeToLiveInSeconds = ttl;
   }
 
+  applyMqttFlags(f, endpointType, p);
+
   if (f.deliveryAttributeMapping !== undefined) {
     const flag = '--delivery-attribute-mapping';
     if (endpointType === 'StorageQueue') throw usage(flag, 'does not apply to storagequeue endpoints');
@@ -225,6 +234,32 @@ function buildDestination(
     p.deliveryAttributeMappings = f.deliveryAttributeMapping.map((g) => parseDeliveryAttributeMapping(g));
   }
   return { endpointType, properties: p };
+}
+
+/** `--mqtt-topic` (required for mqtt, kept on update), `--mqtt-qos`, `--mqtt-retain`: mlgrid's Mqtt extension. */
+function applyMqttFlags(
+  f: DestinationFlags,
+  endpointType: EventSubscriptionDestination['endpointType'],
+  p: EventSubscriptionDestination['properties'],
+): void {
+  const stray = (['mqttTopic', 'mqttQos', 'mqttRetain'] as const).find((k) => f[k] !== undefined);
+  if (endpointType !== 'Mqtt') {
+    if (stray)
+      throw usage(
+        `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+        'applies only to mqtt endpoints',
+      );
+    return;
+  }
+  if (f.mqttTopic !== undefined) {
+    if (f.mqttTopic === '' || /[+#]/.test(f.mqttTopic)) {
+      throw usage('--mqtt-topic', `'${f.mqttTopic}' is not a topic name (no wildcards '+' or '#')`);
+    }
+    p.topic = f.mqttTopic;
+  }
+  if (p.topic === undefined) throw usage('--mqtt-topic', 'is required for mqtt endpoints');
+  if (f.mqttQos !== undefined) p.qos = parseIntFlag('--mqtt-qos', f.mqttQos, 0, 1) === 0 ? 0 : 1;
+  if (f.mqttRetain !== undefined) p.retain = f.mqttRetain;
 }
 
 /** Fields shared by create and update that need no merging with the current state. */

@@ -50,7 +50,7 @@ function addSettingFlags(cmd: Command): Command {
       .option('--endpoint <endpoint>', 'webhook URL, or the resource id of the destination')
       .option(
         '--endpoint-type <type>',
-        'webhook (default), eventhub, storagequeue, hybridconnection, servicebusqueue, servicebustopic, azurefunction',
+        'webhook (default), eventhub, storagequeue, hybridconnection, servicebusqueue, servicebustopic, azurefunction, mqtt (mlgrid)',
       )
       .option('--included-event-types <types...>', 'event types to deliver (default: all)')
       .option('--subject-begins-with <prefix>', 'subject prefix filter')
@@ -96,7 +96,10 @@ function addSettingFlags(cmd: Command): Command {
         '--aad-app-id, --azure-active-directory-application-id-or-uri <id>',
         'Entra application id or URI',
       )
-      .option('--qttl, --storage-queue-msg-ttl <seconds>', 'storage queue message time to live (-1: never)'),
+      .option('--qttl, --storage-queue-msg-ttl <seconds>', 'storage queue message time to live (-1: never)')
+      .option('--mqtt-topic <topic>', 'mqtt endpoints (mlgrid): the topic to publish to')
+      .option('--mqtt-qos <qos>', 'mqtt endpoints (mlgrid): 0 or 1 (default 1)')
+      .addOption(boolOption('--mqtt-retain', 'mqtt endpoints (mlgrid): publish retained (default false)')),
   );
 }
 

@@ -3,8 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { formatCliError } from './eventgrid-common.js';
 import { registerEventGridCommands } from './eventgrid.js';
 import { registerConfigure } from './configure.js';
+import { registerAutomationCommands } from './automation.js';
+import { registerFunctionCommands } from './function.js';
 import { registerMlCommands } from './ml.js';
 import { registerPrincipalCommands } from './principal.js';
+import { registerConnectionCommands } from './connection.js';
 import { registerRoleCommands } from './role.js';
 import { processIo, type CliIo } from './output.js';
 
@@ -16,6 +19,9 @@ export function buildProgram(io?: CliIo, extra?: (p: Command) => void): Command 
   registerMlCommands(program, io ?? processIo());
   registerRoleCommands(program, io ?? processIo());
   registerPrincipalCommands(program, io ?? processIo());
+  registerFunctionCommands(program, io ?? processIo());
+  registerConnectionCommands(program, io ?? processIo());
+  registerAutomationCommands(program, io ?? processIo());
   registerConfigure(program, io ?? processIo());
   extra?.(program);
   return program;

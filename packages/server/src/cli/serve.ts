@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { MlgridError } from '../core/errors.js';
 import { resolve } from 'node:path';
-import { DEFAULT_PORT, env } from '../config.js';
+import { DEFAULT_PORT, env, smtpFromEnv } from '../config.js';
 import { parseCidrList } from '../core/egress.js';
 import { startServer, type ServerConfig } from '../server.js';
 
@@ -27,6 +27,7 @@ interface ServeFlags {
   jobsDir?: string;
   python: string;
   artifactsDir?: string;
+  functionsDir?: string;
   artifactMaxBytes?: string;
 }
 
@@ -79,6 +80,8 @@ export function serveConfig(f: ServeFlags): ServerConfig {
     delivery,
     jobs,
     deployments: { python: f.python },
+    smtp: smtpFromEnv(), // automations' sendEmail; environment only (a password does not belong on a command line)
+    ...(f.functionsDir !== undefined ? { functions: { dir: resolve(f.functionsDir) } } : {}),
     artifacts: {
       ...(f.artifactsDir !== undefined ? { dir: resolve(f.artifactsDir) } : {}),
       ...(f.artifactMaxBytes !== undefined
@@ -170,6 +173,11 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option('--artifacts-dir <dir>', 'the artifact store (default <data-dir>/artifacts)').default(
         env('MLGRID_ARTIFACTS_DIR'),
+      ),
+    )
+    .addOption(
+      new Option('--functions-dir <dir>', "local functions' code (default <data-dir>/functions)").default(
+        env('MLGRID_FUNCTIONS_DIR'),
       ),
     )
     .addOption(

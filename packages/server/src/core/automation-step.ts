@@ -56,6 +56,11 @@ export interface StepContext {
   baseUrl?: string;
   /** Aborted when the server stops or the step times out. */
   signal: AbortSignal;
+  /**
+   * Renders every string inside a JSON value (a body, event data); a string that is exactly one placeholder
+   * becomes the value itself, typed (`"{{data.count}}"` → 3).
+   */
+  renderValue?(value: unknown): unknown;
 }
 
 export interface StepResult {
@@ -82,4 +87,14 @@ export interface StepKind<S = unknown> {
   /** Validates the step's own fields (not `type`/`name`), throwing `invalid(path + '.field', …)`. */
   parse(raw: Record<string, unknown>, path: string): S;
   execute(step: S, ctx: StepContext): Promise<StepResult>;
+  /** The step's `timeoutSeconds` when the definition gives none (the engine's default is 600). */
+  readonly defaultTimeoutSeconds?: number;
+  /** The step's fields as GET shows them: secrets (credentials, tokens) withheld. Default: as given. */
+  redact?(raw: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * Checks the placeholders in the step's fields at create time, instead of the engine's generic check, for kinds
+   * whose fields hold text that only looks like one (Azure's `${{inputs.x}}` in a job command, sendEmail's
+   * `{{digest}}`). `earlierSteps`: the step names `{{steps.<name>…}}` may use.
+   */
+  checkTemplates?(raw: Record<string, unknown>, path: string, earlierSteps: ReadonlySet<string>): void;
 }

@@ -4,6 +4,7 @@
  */
 import type { DeliveryAttributeMapping, DeliverySchema, InputSchema } from '@mlgrid/protocol';
 import { resolve } from './filter-eval.js';
+import { dataLineage } from './lineage.js';
 
 /** One stored event: `event` is the parsed stamped body written at publish (see publish.ts). */
 export interface StoredEvent {
@@ -37,7 +38,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
  * Event Grid → CloudEvents 1.0 per the mapping of Azure's own examples (topic→source, eventType→type,
  * eventTime→time). `dataVersion` has no CE attribute; Azure's delivery-and-retry CE example carries it as the
  * extension `dataversion`, so a non-empty one is kept that way and an empty one is dropped (an empty extension
- * says nothing). `metadataVersion` is dropped: `specversion` takes its place.
+ * says nothing). `metadataVersion` is dropped: `specversion` takes its place. `data.correlationId` and
+ * `data.causationId` (both strings) are also surfaced as the extensions `correlationid` / `causationid`.
  */
 function eventGridToCloudEvent(ev: Record<string, unknown>): Record<string, unknown> {
   const ce: Record<string, unknown> = {
@@ -53,6 +55,12 @@ function eventGridToCloudEvent(ev: Record<string, unknown>): Record<string, unkn
   if (ev.data !== undefined) ce.data = ev.data;
   ce.datacontenttype = 'application/json';
   if (typeof ev.dataVersion === 'string' && ev.dataVersion !== '') ce.dataversion = ev.dataVersion;
+  // Lineage (docs/lineage.md) as extension attributes too, named by CE's rules ([a-z0-9]); `data` keeps its copy.
+  const lineage = dataLineage(ev.data);
+  if (lineage) {
+    ce.correlationid = lineage.correlationId;
+    ce.causationid = lineage.causationId;
+  }
   return ce;
 }
 
@@ -182,13 +190,38 @@ export function buildStoredDeliveryRequest(
     return buildDeliveryRequest({ ...a, events });
   }
   const structured = checkShape(a.events.length, a);
-  const first = JSON.parse(a.events[0]!.body) as Record<string, unknown>;
+  const first = headerFields(a.events[0]!.body, a);
   let body: string;
   if (structured) body = a.events[0]!.body;
   else if (a.events.length === 1) body = `[${a.events[0]!.body}]`;
   else body = `[${a.events.map((e) => e.body).join(',')}]`;
   return { body, headers: deliveryHeaders(first, a) };
 }
+
+/**
+ * What deliveryHeaders reads of the first event. Without Dynamic mappings that is only `id` (and `dataVersion`
+ * for Event Grid), which for events stamped by publish — JSON.stringify of `{"id":…,…,"dataVersion":…,
+ * "metadataVersion":"1"}`, no duplicate keys — are read from the text: the `"` delimiters around them are not
+ * escaped and the values hold no `\\` or `"`, so they are top-level members, literally. Otherwise: parsed.
+ */
+function headerFields(body: string, a: DeliveryRequestOptions): Record<string, unknown> {
+  if (!a.mappings?.some((m) => m.type === 'Dynamic') && body.startsWith(ID_PREFIX)) {
+    const id = body.slice(ID_PREFIX.length, body.indexOf('"', ID_PREFIX.length));
+    if (!id.includes('\\')) {
+      if (a.deliverySchema === 'CloudEventSchemaV1_0') return { id };
+      const end = body.length - STAMPED_END.length;
+      const at = body.endsWith(STAMPED_END) ? body.lastIndexOf(DATA_VERSION_KEY, end) : -1;
+      const from = at + DATA_VERSION_KEY.length;
+      const dataVersion = at < 0 || from > end ? '"' : body.slice(from, end);
+      if (!dataVersion.includes('"') && !dataVersion.includes('\\')) return { id, dataVersion };
+    }
+  }
+  return JSON.parse(body) as Record<string, unknown>;
+}
+
+const ID_PREFIX = '{"id":"';
+const DATA_VERSION_KEY = ',"dataVersion":"';
+const STAMPED_END = '","metadataVersion":"1"}';
 
 /** Validates the event count; true when the body is one structured CloudEvent rather than an array. */
 function checkShape(count: number, a: DeliveryRequestOptions): boolean {

@@ -1,8 +1,9 @@
 /**
  * One drift-monitor run over columns already read: Azure's column typing (reference drift.md §1.3, §8.2),
  * per-feature metrics (core/drift) and the drift coefficient (domain classifier). Pure and synchronous; the
- * service reads the data and stores the result. The baseline is prepared once (sorted numeric columns,
- * category counts) and may be cached and reused across runs of a monitor.
+ * service reads the data, may run the classifier phase on threads (services/drift-compute.ts) and stores the
+ * result. The baseline is prepared once (sorted numeric columns, category counts) and may be cached and
+ * reused across runs of a monitor.
  *
  * Choices where Azure is silent:
  * - Typing is decided on the baseline: a string column is categorical when its distinct non-null values are
@@ -21,7 +22,13 @@ import {
   type SortedSample,
   type VerdictColumn,
 } from './drift/index.js';
-import { driftClassifier, type ClassifierColumn, type DriftClassifierOptions } from './drift/classifier.js';
+import {
+  driftClassifier,
+  type ClassifierColumn,
+  type ClassifierTable,
+  type DriftClassifierOptions,
+  type DriftClassifierResult,
+} from './drift/classifier.js';
 import { DRIFT_LIMITS } from './drift-monitor.js';
 
 export const TYPING = { maxCategories: 100, maxCategoryShare: 0.05, maxNumericNullShare: 0.15 } as const;
@@ -159,11 +166,21 @@ export interface DriftComputation {
   evidently: DatasetVerdict;
 }
 
-export function computeDrift(
-  baseline: PreparedBaseline,
-  target: ReadSide,
-  options: DriftClassifierOptions = {},
-): DriftComputation {
+/** A run up to the classifier: per-feature metrics done, the classifier's two tables ready. */
+export interface DriftPrepared {
+  baseline: ClassifierTable;
+  target: ClassifierTable;
+  features: FeatureResult[];
+  skipped: SkippedColumn[];
+  verdicts: VerdictColumn[];
+}
+
+/**
+ * A run in three phases, so that the classifier (most of the CPU) can run on several threads
+ * (services/drift-compute.ts) while this module stays pure and synchronous: `prepareDrift` (typing,
+ * per-feature metrics), the classifier on `prepared.baseline` / `prepared.target`, `finishDrift`.
+ */
+export function prepareDrift(baseline: PreparedBaseline, target: ReadSide): DriftPrepared {
   for (const [side, n] of [
     ['baseline', baseline.rows],
     ['target', target.rowCount],
@@ -230,20 +247,36 @@ export function computeDrift(
   }
   if (bCols.length === 0)
     throw new DriftRunError('NoFeatures', 'no feature can be compared (see skipped columns)');
-  const c = driftClassifier(
-    { rows: baseline.rows, columns: bCols },
-    { rows: target.rowCount, columns: tCols },
-    options,
-  );
+  return {
+    baseline: { rows: baseline.rows, columns: bCols },
+    target: { rows: target.rowCount, columns: tCols },
+    features,
+    skipped,
+    verdicts,
+  };
+}
+
+/** The run's result from its prepared phase and the classifier's result on `prepared`'s tables. */
+export function finishDrift(prepared: DriftPrepared, c: DriftClassifierResult): DriftComputation {
   const share = new Map(c.contributions.map((x) => [x.name, x.contribution]));
-  for (const f of features) f.contribution = share.get(f.name) ?? 0;
+  const features = prepared.features.map((f) => ({ ...f, contribution: share.get(f.name) ?? 0 }));
   return {
     driftCoefficient: c.driftCoefficient,
     mcc: c.mcc,
     auc: c.auc,
     rows: c.rows,
     features,
-    skipped,
-    evidently: datasetVerdict(verdicts),
+    skipped: prepared.skipped,
+    evidently: datasetVerdict(prepared.verdicts),
   };
+}
+
+/** One run in the calling thread, the classifier's folds one after the other. */
+export function computeDrift(
+  baseline: PreparedBaseline,
+  target: ReadSide,
+  options: DriftClassifierOptions = {},
+): DriftComputation {
+  const p = prepareDrift(baseline, target);
+  return finishDrift(p, driftClassifier(p.baseline, p.target, options));
 }

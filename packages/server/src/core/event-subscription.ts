@@ -268,6 +268,7 @@ function parseDestination(raw: unknown, path: string): EventSubscriptionDestinat
       out.queueMessageTimeToLiveInSeconds = n;
     }
   }
+  if (endpointType === 'Mqtt') Object.assign(out, parseMqtt(p, pp));
 
   for (const key of ['maxEventsPerBatch', 'preferredBatchSizeInKilobytes'] as const) {
     if (absent(p[key])) continue;
@@ -295,6 +296,18 @@ function parseDestination(raw: unknown, path: string): EventSubscriptionDestinat
     out.deliveryAttributeMappings = parseMappings(p.deliveryAttributeMappings, mp);
   }
   return { endpointType, properties: out };
+}
+
+/** Mqtt (mlgrid): `topic` (a topic name, not a filter), `qos` 0|1 (default 1), `retain` (default false). */
+function parseMqtt(p: Json, pp: string): Pick<DestinationProperties, 'topic' | 'qos' | 'retain'> {
+  const tp = `${pp}.topic`;
+  const topic = required(p.topic, tp);
+  if (/[+#\u0000]/.test(topic)) throw invalid(tp, "must be a topic name: no wildcards ('+', '#') or NUL");
+  if (topic.startsWith('$')) throw invalid(tp, "must not start with '$' (reserved for the broker)");
+  if (Buffer.byteLength(topic, 'utf8') > 65535) throw invalid(tp, 'must be at most 65535 bytes');
+  const qos = absent(p.qos) ? 1 : integer(p.qos, `${pp}.qos`, 0, 1);
+  const retain = optBoolean(p.retain, `${pp}.retain`) ?? false;
+  return { topic, qos: qos === 0 ? 0 : 1, retain };
 }
 
 function optNonEmpty(v: unknown, path: string): string | undefined {

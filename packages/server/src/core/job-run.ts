@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { EventGridEvent } from '@mlgrid/protocol';
 import { bindingValue, PLACEHOLDER_RE, type JobSpec } from './job.js';
+import { lineageOf } from './lineage.js';
 import { runCompleted, runStatusChanged } from './ml-events.js';
 import { raisesRunStatusChanged, type WorkspaceSpec } from './workspace.js';
 
@@ -127,6 +128,7 @@ export function runEvents(a: RunEventInput): EventGridEvent[] {
     runProperties: a.spec.properties,
     sequencer: a.sequencer,
     etag: a.etag,
+    lineage: lineageOf(a.spec.properties), // a job started by an automation (docs/lineage.md)
   };
   const out: EventGridEvent[] = [];
   if (a.status === 'Completed') out.push(runCompleted({ ...base, id: a.newId() }));

@@ -7,6 +7,7 @@
  * payloads recorded from a real workspace (the docs show "").
  */
 import type { EventGridEvent } from '@mlgrid/protocol';
+import type { Lineage } from './automation-step.js';
 
 export const ML_EVENT_TYPES = [
   'Microsoft.MachineLearningServices.ModelRegistered',
@@ -85,6 +86,8 @@ export interface MlEventBase {
   sequencer?: bigint | number;
   /** mlgrid extension: the object's version tag after the change, passed through. */
   etag?: string;
+  /** mlgrid extension (docs/lineage.md): the source object's chain, as `data.correlationId` / `data.causationId`. */
+  lineage?: Lineage | undefined;
 }
 
 type Bag = Record<string, unknown>;
@@ -229,6 +232,10 @@ function envelope(
   // Extensions go last so Azure's fields read first; absent ones are left out rather than null.
   if (a.sequencer !== undefined) data.sequencer = formatSequencer(a.sequencer);
   if (a.etag !== undefined) data.etag = a.etag;
+  if (a.lineage !== undefined) {
+    data.correlationId = a.lineage.correlationId;
+    data.causationId = a.lineage.causationId;
+  }
   return {
     id: a.id,
     topic: a.workspaceId,

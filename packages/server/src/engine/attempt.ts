@@ -1,6 +1,5 @@
 /** One delivery request: build it from the stored bodies, sign, send, and turn the answer into settlements. */
-import type { InputSchema } from '@mlgrid/protocol';
-import { buildStoredDeliveryRequest } from '../core/delivery-format.js';
+import { buildStoredDeliveryRequest, type StoredBody } from '../core/delivery-format.js';
 import type { EndpointHealth } from '../core/endpoint-health.js';
 import type { EventSubscriptionSpec } from '../core/event-subscription.js';
 import { classify, decideAfterFailure, parseRetryAfter } from '../core/retry-policy.js';
@@ -11,7 +10,12 @@ import type { AttemptRecord, ClaimedDelivery, EventSubscriptionRecord, Settlemen
 import type { DeadLetterWriter } from './dead-letter-writer.js';
 import type { Metrics } from './metrics.js';
 
-export type Unit = { settlement?: Settlement; attempt?: AttemptRecord };
+/** What a settlement transaction takes: outcomes of deliveries and rows of the delivery log, mixed. */
+export type Unit = Settlement | AttemptRecord;
+
+export function isSettlement(u: Unit): u is Settlement {
+  return (u as Settlement).status !== undefined;
+}
 
 export interface AttemptContext {
   rec: EventSubscriptionRecord;
@@ -23,6 +27,7 @@ export interface AttemptContext {
   random: () => number;
 }
 
+/** Sends one request for `batch`; resolves to its delivery-log row followed by one settlement per delivery. */
 export async function attemptBatch(
   ctx: AttemptContext,
   batch: ClaimedDelivery[],
@@ -35,7 +40,8 @@ export async function attemptBatch(
   let deliveryCount = 0;
   for (const d of batch) if (d.attempts > deliveryCount) deliveryCount = d.attempts;
   const req = buildStoredDeliveryRequest({
-    events: batch.map((d) => ({ schema: d.event.schema as InputSchema, body: d.event.body })),
+    // ClaimedDelivery.event holds `schema` and `body`: no copy per event.
+    events: batch.map((d) => d.event) as StoredBody[],
     deliverySchema: spec.eventDeliverySchema,
     batching: ctx.batching,
     subscriptionName: rec.name,
@@ -43,7 +49,8 @@ export async function attemptBatch(
     mappings: spec.destination?.properties.deliveryAttributeMappings,
   });
   const startedAt = clock();
-  const secrets = activeSecrets(signingOf(rec), startedAt);
+  const signing = signingOf(rec);
+  const secrets = signing ? activeSecrets(signing, startedAt) : [];
   if (secrets.length > 0) {
     // Stable across retries of the same batch, so receivers can de-duplicate on webhook-id.
     const id = batch.length === 1 ? batch[0]!.event.eventId : `batch-${batch[0]!.id}-${batch.length}`;
@@ -56,18 +63,34 @@ export async function attemptBatch(
   const status = sent.result.kind === 'http' ? sent.result.status : undefined;
   if (c.success) health.recordSuccess(ctx.origin, now);
   else health.recordFailure(ctx.origin, c.outcome, now);
+  const eventIds = new Array<string>(batch.length);
+  for (let i = 0; i < batch.length; i++) eventIds[i] = batch[i]!.event.eventId;
   const attempt: AttemptRecord = {
     subscriptionKey: rec.key,
     startedAt,
     durationMs: sent.durationMs,
     deliveryCount,
-    eventIds: batch.map((d) => d.event.eventId),
+    eventIds,
     ...(status !== undefined ? { statusCode: status } : {}),
     outcome: c.outcome,
     ...(sent.excerpt ? { responseExcerpt: sent.excerpt } : {}),
   };
+  const units: Unit[] = [attempt];
+  if (c.success) {
+    for (const d of batch) {
+      units.push({
+        id: d.id,
+        status: 'delivered',
+        attempts: d.attempts + 1,
+        lastAttemptAt: now,
+        lastOutcome: c.outcome,
+        ...(status !== undefined ? { lastStatusCode: status } : {}),
+      });
+    }
+    metrics?.delivered(rec.name, batch, now);
+    return units;
+  }
   const retryAfter = sent.result.kind === 'http' ? sent.result.retryAfter : undefined;
-  const units: Unit[] = [{ attempt }];
   const last = {
     lastAttemptAt: now,
     lastOutcome: c.outcome,
@@ -75,11 +98,6 @@ export async function attemptBatch(
   };
   for (const d of batch) {
     const attempts = d.attempts + 1;
-    if (c.success) {
-      units.push({ settlement: { id: d.id, status: 'delivered', attempts, ...last } });
-      metrics?.final(rec.name, 'delivered', undefined, d.event.publishedAt, now);
-      continue;
-    }
     const decision = decideAfterFailure({
       classification: c,
       attemptsMade: attempts,
@@ -90,9 +108,7 @@ export async function attemptBatch(
       retryAfterMs: parseRetryAfter(retryAfter, new Date(now)),
     });
     if (decision.action === 'retry') {
-      units.push({
-        settlement: { id: d.id, status: 'pending', attempts, nextAttemptAt: decision.at, ...last },
-      });
+      units.push({ id: d.id, status: 'pending', attempts, nextAttemptAt: decision.at, ...last });
       continue;
     }
     const st: Settlement = {
@@ -104,7 +120,7 @@ export async function attemptBatch(
     };
     deadLetters.write(rec, { ...d, attempts }, st, now);
     metrics?.final(rec.name, 'deadlettered', decision.reason);
-    units.push({ settlement: st });
+    units.push(st);
   }
   return units;
 }

@@ -10,15 +10,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { planBatches } from '../core/delivery-format.js';
+import type { BatchingOptions } from '../core/delivery-format.js';
 import type { EndpointHealth } from '../core/endpoint-health.js';
 import type { EventSubscriptionSpec } from '../core/event-subscription.js';
 import { DeadLetterReason, ttlExpired } from '../core/retry-policy.js';
 import type { Destinations } from '../handlers/destination.js';
-import type { ClaimedDelivery, EventSubscriptionRecord, Store } from '../store/types.js';
-import { attemptBatch, type Unit } from './attempt.js';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  EventSubscriptionRecord,
+  Settlement,
+  Store,
+} from '../store/types.js';
+import { attemptBatch, isSettlement, type Unit } from './attempt.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
 import { GroupCommit } from './group-commit.js';
+import { takeBatch, type Lane } from './lane.js';
 import type { Metrics } from './metrics.js';
 
 export interface DispatcherOptions {
@@ -44,12 +51,6 @@ const SETTLE_DELAY_MS = 10;
 
 export interface SubscriptionDirectory {
   record(key: string): EventSubscriptionRecord | undefined;
-}
-
-interface Lane {
-  key: string;
-  queue: ClaimedDelivery[];
-  head: number;
 }
 
 export class Dispatcher {
@@ -86,8 +87,12 @@ export class Dispatcher {
     this.maxHeld = 4 * opts.claimLimit;
     this.settler = new GroupCommit(
       async (units) => {
-        const settlements = units.flatMap((u) => (u.settlement ? [u.settlement] : []));
-        const attempts = units.flatMap((u) => (u.attempt ? [u.attempt] : []));
+        const settlements: Settlement[] = [];
+        const attempts: AttemptRecord[] = [];
+        for (const u of units) {
+          if (isSettlement(u)) settlements.push(u);
+          else attempts.push(u);
+        }
         await this.store.settleDeliveries(this.owner, settlements, attempts, this.now());
         // The receiver already has these events: waiting a few ms lets one transaction settle many responses.
       },
@@ -146,27 +151,47 @@ export class Dispatcher {
 
   private async run(): Promise<void> {
     const minClaim = Math.max(1, Math.floor(this.opts.claimLimit / 2));
+    // PostgreSQL: a claim is a round trip of tens of ms on the server; while a backlog lasts, two in flight
+    // (disjoint rows: SKIP LOCKED) keep requests flowing. SQLite claims synchronously: one at a time.
+    const parallel = this.store.capabilities.multiNode ? 2 : 1;
+    let backlog = true;
     while (!this.stopped) {
       try {
-        const room = this.maxHeld - this.held;
+        let room = this.maxHeld - this.held;
         if (room < minClaim) {
           await new Promise<void>((r) => this.changed.add(r));
           continue;
         }
         const now = this.now();
-        const limit = Math.min(this.opts.claimLimit, room);
-        const claimed = await this.store.claimDeliveries({
-          owner: this.owner,
-          limit,
-          now,
-          leaseUntil: now + this.opts.leaseMs,
-        });
+        const limits: number[] = [];
+        const claims: Promise<ClaimedDelivery[]>[] = [];
+        while (claims.length < (backlog ? parallel : 1) && room >= minClaim) {
+          const limit = Math.min(this.opts.claimLimit, room);
+          room -= limit;
+          limits.push(limit);
+          claims.push(
+            this.store.claimDeliveries({
+              owner: this.owner,
+              limit,
+              now,
+              leaseUntil: now + this.opts.leaseMs,
+            }),
+          );
+        }
+        const results = await Promise.allSettled(claims);
         if (this.stopped) {
           // Leased to us but never queued: stop() releases them with the rest of this owner's leases.
           break;
         }
-        this.enqueue(claimed);
-        if (claimed.length === limit) {
+        backlog = true;
+        let failed: unknown;
+        results.forEach((r, i) => {
+          if (r.status === 'rejected') failed ??= r.reason;
+          else this.enqueue(r.value);
+          if (r.status === 'rejected' || r.value.length < limits[i]!) backlog = false;
+        });
+        if (failed !== undefined) throw failed;
+        if (backlog) {
           // Let the first requests leave (and responses settle) before the next claim.
           await new Promise((r) => setImmediate(r));
           continue;
@@ -232,15 +257,24 @@ export class Dispatcher {
   /** Rows leave memory once their settlement has committed (or failed: then their lease lapses). */
   private settle(units: Unit[]): Promise<void> {
     if (units.length === 0) return Promise.resolve();
-    const rows = units.reduce((n, u) => n + (u.settlement ? 1 : 0), 0);
-    // A dead letter is settled once its file is written (LocalDirectory destinations), never before.
-    const dead = units.some((u) => u.settlement?.status === 'deadlettered');
-    return (dead ? this.deadLetters.flush().then(() => this.settler.add(units)) : this.settler.add(units))
-      .catch((err) => this.log.error({ err }, 'settling deliveries failed; their leases will lapse'))
-      .finally(() => {
-        this.held -= rows;
-        this.notify();
-      });
+    let rows = 0;
+    let dead = false;
+    for (const u of units) {
+      if (!isSettlement(u)) continue;
+      rows++;
+      // A dead letter is settled once its file is written (LocalDirectory destinations), never before.
+      if (u.status === 'deadlettered') dead = true;
+    }
+    const done = () => {
+      this.held -= rows;
+      this.notify();
+    };
+    return (
+      dead ? this.deadLetters.flush().then(() => this.settler.add(units)) : this.settler.add(units)
+    ).then(done, (err) => {
+      this.log.error({ err }, 'settling deliveries failed; their leases will lapse');
+      done();
+    });
   }
 
   /** Everything queued in the lane, all at once: for outcomes that do not need an attempt. */
@@ -256,10 +290,7 @@ export class Dispatcher {
     while (!this.stopped && lane.head < lane.queue.length) {
       const rec = this.subs.record(lane.key);
       const now = this.now();
-      if (!rec)
-        return this.drain(lane, (d) => ({
-          settlement: { id: d.id, status: 'dropped', attempts: d.attempts },
-        }));
+      if (!rec) return this.drain(lane, (d) => ({ id: d.id, status: 'dropped', attempts: d.attempts }));
       const spec = rec.spec as EventSubscriptionSpec;
       const dest = spec.destination;
       const target = rec.provisioningState === 'Succeeded' ? this.destinations.target(dest, rec) : undefined;
@@ -283,7 +314,15 @@ export class Dispatcher {
       if (batch.length === 0) continue;
       this.requests++;
       this.perOrigin.set(origin, busy + 1);
-      const ctx = { rec, spec, target, origin, batching, timeScale: this.opts.timeScale, random: this.random };
+      const ctx = {
+        rec,
+        spec,
+        target,
+        origin,
+        batching,
+        timeScale: this.opts.timeScale,
+        random: this.random,
+      };
       const release = () => {
         this.requests--;
         const n = (this.perOrigin.get(origin) ?? 1) - 1;
@@ -319,48 +358,38 @@ export class Dispatcher {
     for (const lane of lanes) if (this.lanes.get(lane.key) === lane) this.safePump(lane);
   }
 
-  /** The next batch from the lane's head (expired events are dead-lettered on the way). */
+  /** The next batch from the lane's head; events past their time to live are dead-lettered on the way. */
   private take(
     lane: Lane,
     rec: EventSubscriptionRecord,
     spec: EventSubscriptionSpec,
-    batching: { maxEventsPerBatch?: number; preferredBatchSizeInKilobytes?: number } | undefined,
+    batching: BatchingOptions | undefined,
     now: number,
   ): ClaimedDelivery[] {
-    const ttl = spec.retryPolicy.eventTimeToLiveInMinutes;
-    const max = batching ? (batching.maxEventsPerBatch ?? 5000) : 1;
-    const live: { d: ClaimedDelivery; bytes: number }[] = [];
-    const expired: Unit[] = [];
-    let i = lane.head;
-    for (; i < lane.queue.length && live.length < max; i++) {
-      const d = lane.queue[i]!;
-      if (
-        ttlExpired({ publishedAt: d.event.publishedAt, ttlMinutes: ttl, now, timeScale: this.opts.timeScale })
-      ) {
-        const st = { id: d.id, status: 'deadlettered' as const, attempts: d.attempts };
-        const settlement = { ...st, deadLetterReason: DeadLetterReason.TimeToLiveExceeded };
-        this.deadLetters.write(rec, d, settlement, now);
-        this.metrics?.final(rec.name, 'deadlettered', DeadLetterReason.TimeToLiveExceeded);
-        expired.push({ settlement });
-      } else live.push({ d, bytes: d.event.body.length });
+    const ttlMinutes = spec.retryPolicy.eventTimeToLiveInMinutes;
+    const timeScale = this.opts.timeScale;
+    const taken = takeBatch(lane, batching, (d) =>
+      ttlExpired({ publishedAt: d.event.publishedAt, ttlMinutes, now, timeScale }),
+    );
+    if (taken.expired) {
+      const reason = DeadLetterReason.TimeToLiveExceeded;
+      const units = taken.expired.map((d) => {
+        const st: Settlement = {
+          id: d.id,
+          status: 'deadlettered',
+          attempts: d.attempts,
+          deadLetterReason: reason,
+        };
+        this.deadLetters.write(rec, d, st, now);
+        this.metrics?.final(rec.name, 'deadlettered', reason);
+        return st;
+      });
+      void this.settle(units);
     }
-    const batch = live.length === 0 ? [] : planBatches(live, batching)[0]!;
-    // Items beyond the planned batch go back to the queue: step the head only past what was used.
-    const used = batch.length + expired.length;
-    if (used === i - lane.head) lane.head = i;
-    else {
-      const rest = live.slice(batch.length).map((x) => x.d);
-      lane.queue.splice(lane.head, i - lane.head, ...rest);
-    }
-    if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
-      lane.queue = lane.queue.slice(lane.head);
-      lane.head = 0;
-    }
-    void this.settle(expired);
-    return batch.map((x) => x.d);
+    return taken.batch;
   }
 }
 
 function postpone(d: ClaimedDelivery, at: number): Unit {
-  return { settlement: { id: d.id, status: 'pending', attempts: d.attempts, nextAttemptAt: at } };
+  return { id: d.id, status: 'pending', attempts: d.attempts, nextAttemptAt: at };
 }

@@ -15,6 +15,7 @@ export interface FreshDeliveries {
 export class Publisher {
   private readonly group: GroupCommit<EventToStore>;
   private sink?: FreshDeliveries;
+  private readonly observers: ((sourceKey: string, rows: EventToStore[]) => void)[] = [];
 
   constructor(
     store: Store,
@@ -72,6 +73,12 @@ export class Publisher {
   committed(sourceKey: string, rows: EventToStore[]): void {
     if (rows.some((r) => r.subscriptionKeys.length > 0)) this.onDeliveries();
     if (this.metrics) count(this.metrics, sourceKey, rows);
+    for (const fn of this.observers) fn(sourceKey, rows);
+  }
+
+  /** `fn` sees the rows of every resource-change commit (`committed`), e.g. the lineage index; it must not throw. */
+  observeCommitted(fn: (sourceKey: string, rows: EventToStore[]) => void): void {
+    this.observers.push(fn);
   }
 }
 

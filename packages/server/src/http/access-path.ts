@@ -18,6 +18,9 @@ export type PrincipalTarget =
   | { kind: 'principalKey'; name: string; keyId: string }
   | { kind: 'principalRotateKey'; name: string };
 
+/** Broker connections for queue destinations (http/connection-routes.ts), server-wide beside principals. */
+export type ConnectionTarget = { kind: 'connections' } | { kind: 'connection'; name: string };
+
 function segments(rawPath: string): string[] | undefined {
   try {
     return normalizePath(rawPath).split('/').slice(1).map(decodeURIComponent);
@@ -68,10 +71,21 @@ export function parsePrincipalPath(rawPath: string): PrincipalTarget | undefined
   return undefined;
 }
 
+export function parseConnectionPath(rawPath: string): ConnectionTarget | undefined {
+  const seg = segments(rawPath);
+  if (!seg) return undefined;
+  const lower = seg.map((s) => s.toLowerCase());
+  if (lower[0] !== 'providers' || lower[1] !== 'microsoft.mlgrid' || lower[2] !== 'connections')
+    return undefined;
+  if (lower.length === 3) return { kind: 'connections' };
+  return lower.length === 4 && seg[3] ? { kind: 'connection', name: seg[3] } : undefined;
+}
+
 /** The HTTP methods each access target accepts (a wrong method is a 405). */
-export function accessAllowedMethods(t: AuthorizationTarget | PrincipalTarget): string[] {
+export function accessAllowedMethods(t: AuthorizationTarget | PrincipalTarget | ConnectionTarget): string[] {
   switch (t.kind) {
     case 'roleAssignment':
+    case 'connection':
       return ['PUT', 'GET', 'DELETE'];
     case 'principal':
       return ['PUT', 'GET', 'DELETE'];

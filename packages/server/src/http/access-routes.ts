@@ -5,11 +5,13 @@ import { renderRoleDefinition } from '../core/access.js';
 import { BUILTIN_ROLES, findRole } from '../core/rbac.js';
 import {
   accessAllowedMethods,
+  parseConnectionPath,
   parsePrincipalPath,
   type AuthorizationTarget,
   type PrincipalTarget,
 } from './access-path.js';
 import type { AppDeps } from './app.js';
+import { dispatchConnection } from './connection-routes.js';
 import { validateOperationBody } from './openapi/validate.js';
 
 function checkMethod(t: AuthorizationTarget | PrincipalTarget, method: string): void {
@@ -35,6 +37,8 @@ export function registerPrincipalRoutes(app: FastifyInstance, deps: AppDeps): vo
     url: '/providers/*',
     handler: async (req, reply) => {
       const t = parsePrincipalPath(req.url.split('?')[0]!);
+      const conn = t ? undefined : parseConnectionPath(req.url.split('?')[0]!);
+      if (conn) return dispatchConnection(conn, req, reply, deps);
       if (!t) throw new MlgridError('RouteNotFound', `No resource type at ${req.url.split('?')[0]}.`);
       checkMethod(t, req.method);
       const { access, authz } = deps;

@@ -6,17 +6,21 @@ import { PUBLISH_LIMITS } from '../core/publish.js';
 import type { Publisher } from '../engine/publisher.js';
 import type { DataAssetService } from '../services/data-assets.js';
 import type { DriftMonitorService } from '../services/drift-monitors.js';
+import type { AutomationService } from '../services/automations.js';
 import type { DeliveryOps } from '../services/delivery-ops.js';
 import type { EventSubscriptionService } from '../services/event-subscriptions.js';
 import type { DeploymentService } from '../services/deployments.js';
+import type { FunctionService } from '../services/functions.js';
 import type { EndpointService } from '../services/endpoints.js';
 import type { JobService } from '../services/jobs.js';
+import type { LineageService } from '../services/lineage.js';
 import type { ArtifactService } from '../services/artifacts.js';
 import type { JobReportService } from '../services/job-reports.js';
 import { VALIDATION_PATH } from '../services/webhook-validation.js';
 import type { TopicService } from '../services/topics.js';
 import type { WorkspaceService } from '../services/workspaces.js';
 import type { AccessService } from '../services/access.js';
+import type { ConnectionsService } from '../services/connections.js';
 import type { AdminAuth } from './admin-auth.js';
 import { registerPrincipalRoutes } from './access-routes.js';
 import type { Authorizer } from './authz.js';
@@ -44,11 +48,19 @@ export interface AppDeps {
   data: DataAssetService;
   /** Data-drift monitors; absent = not served. */
   dataDrift?: DriftMonitorService;
+  /** Automations (docs/automations.md); absent = not served. */
+  automations?: AutomationService;
+  /** Correlation/causation chains (docs/lineage.md); absent = not served. */
+  lineage?: LineageService;
+  /** Local functions (Microsoft.Web/sites/{app}/functions); absent = not served. */
+  functions?: FunctionService;
   /** Prometheus text exposition (GET /metrics); absent = no route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   admin: AdminAuth;
   /** Principals, keys and role assignments; `authz` checks them on every ARM and Bearer publish request. */
   access: AccessService;
+  /** Broker connections for queue destinations (admin only); absent = not served. */
+  connections?: ConnectionsService;
   authz: Authorizer;
   logger: Logger;
   /** Base URL clients reach this server at; derived from each request when unset. */

@@ -18,8 +18,10 @@ export type ArmTarget =
       action?: EventSubscriptionAction;
     }
   | { kind: 'eventSubscriptions'; scope: string }
-  | MlTarget;
+  | MlTarget
+  | FunctionTarget;
 
+import { functionAllowedMethods, parseFunctionPath, type FunctionTarget } from './function-path.js';
 import { mlAllowedMethods, parseMlPath, type MlTarget } from './ml-path.js';
 
 const EG = 'providers/microsoft.eventgrid/';
@@ -54,7 +56,7 @@ export function parseArmPath(rawPath: string): ArmTarget | undefined {
     return { kind: 'eventSubscription', scope, name: rest[0]!, ...(action ? { action } : {}) };
   }
 
-  const ml = parseMlPath(seg, lower);
+  const ml = parseMlPath(seg, lower) ?? parseFunctionPath(seg, lower);
   if (ml) return ml;
 
   // /subscriptions/{s}/providers/Microsoft.EventGrid/topics
@@ -123,6 +125,9 @@ export function allowedMethods(t: ArmTarget): string[] {
     case 'eventSubscription':
       if (!t.action) return ['PUT', 'GET', 'PATCH', 'DELETE'];
       return [Object.values(EVENT_SUBSCRIPTION_ACTIONS).find(([a]) => a === t.action)![1]];
+    case 'functions':
+    case 'function':
+      return functionAllowedMethods(t);
     default:
       return mlAllowedMethods(t);
   }

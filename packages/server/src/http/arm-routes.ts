@@ -8,6 +8,8 @@ import { dispatchAuthorization } from './access-routes.js';
 import { parseAuthorizationPath } from './access-path.js';
 import type { AppDeps } from './app.js';
 import { allowedMethods, parseArmPath, type ArmTarget } from './arm-path.js';
+import { dispatchFunctions } from './function-routes.js';
+import { jobTokenCaller } from './lineage-routes.js';
 import { dispatchMl } from './ml-routes.js';
 import { validateArmBody } from './openapi/validate.js';
 
@@ -31,7 +33,9 @@ export function registerArmRoutes(app: FastifyInstance, deps: AppDeps, baseUrl: 
           [{ code: 'Allow', message: allowed.join(', ') }],
         );
       }
-      await deps.authz.arm(req); // the operation (e.g. Microsoft.EventGrid/topics/write) from path and method
+      // RBAC: the operation (e.g. Microsoft.EventGrid/topics/write) from path and method. A running job's own
+      // token may register model versions in its workspace (docs/lineage.md).
+      if (!(await jobTokenCaller(target, req, deps))) await deps.authz.arm(req);
       validateArmBody(target, req.method, req.body); // the operation's schema in /openapi.json
       return dispatch(target, req, reply, deps, baseUrl(req));
     },
@@ -80,6 +84,9 @@ async function dispatch(t: ArmTarget, req: FastifyRequest, reply: FastifyReply, 
         default:
           return reply.code((await subscriptions.delete(t.scope, t.name)) ? 200 : 204).send();
       }
+    case 'functions':
+    case 'function':
+      return dispatchFunctions(t, req, reply, deps);
     default:
       return dispatchMl(t, req, reply, deps, base);
   }

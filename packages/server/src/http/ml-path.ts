@@ -3,10 +3,12 @@
  * online endpoints and deployments.
  */
 import type { WorkspaceRef } from '../core/ml-events.js';
+import { automationAllowedMethods, parseAutomationPath, type AutomationTarget } from './automation-path.js';
 
 export { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 
 export type MlTarget =
+  | AutomationTarget
   | { kind: 'workspaces'; subscriptionId: string; resourceGroup?: string }
   | ({ kind: 'workspace' } & WorkspaceRef)
   | ({ kind: 'modelContainers' } & WorkspaceRef)
@@ -24,6 +26,8 @@ export type MlTarget =
   | ({ kind: 'onlineDeployments'; endpoint: string } & WorkspaceRef)
   | ({ kind: 'onlineDeployment'; endpoint: string; deployment: string; action?: 'logs' } & WorkspaceRef)
   | ({ kind: 'dataDriftDetectors' } & WorkspaceRef)
+  /** mlgrid's lineage API (docs/lineage.md): a chain by correlation id, or (no id) by `?resourceId=`. */
+  | ({ kind: 'lineage'; correlationId?: string } & WorkspaceRef)
   | ({
       kind: 'dataDriftDetector';
       detector: string;
@@ -70,6 +74,11 @@ export function parseMlPath(seg: string[], lower: string[]): MlTarget | undefine
   if (lower[8] === 'data') return parseDataPath(seg, lower, ws);
   if (lower[8] === 'onlineendpoints') return parseEndpointPath(seg, lower, ws);
   if (lower[8] === 'datadriftdetectors') return parseDriftPath(seg, lower, ws);
+  if (lower[8] === 'automations') return parseAutomationPath(seg, lower, ws);
+  if (lower[8] === 'lineage') {
+    if (lower.length === 9) return { kind: 'lineage', ...ws };
+    return lower.length === 10 ? { kind: 'lineage', ...ws, correlationId: seg[9]! } : undefined;
+  }
   if (lower[8] !== 'models') return undefined;
   if (lower.length === 9) return { kind: 'modelContainers', ...ws };
   const model = seg[9]!;
@@ -134,6 +143,11 @@ function parseDriftPath(seg: string[], lower: string[], ws: WorkspaceRef): MlTar
 
 export function mlAllowedMethods(t: MlTarget): string[] {
   switch (t.kind) {
+    case 'automations':
+    case 'automation':
+    case 'automationRuns':
+    case 'automationRun':
+      return automationAllowedMethods(t);
     case 'workspaces':
     case 'modelContainers':
     case 'modelVersions':
@@ -143,6 +157,7 @@ export function mlAllowedMethods(t: MlTarget): string[] {
     case 'onlineEndpoints':
     case 'onlineDeployments':
     case 'dataDriftDetectors':
+    case 'lineage':
       return ['GET'];
     case 'dataDriftDetector':
       if (t.action === 'run' || t.action === 'backfill') return ['POST'];

@@ -3,9 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { invalid, MlgridError } from '../core/errors.js';
 import { isTerminal } from '../core/job.js';
 import type { AppDeps } from './app.js';
+import { dispatchAutomation } from './automation-routes.js';
 import { dispatchData } from './data-routes.js';
 import { dispatchDrift } from './drift-routes.js';
 import { jobReport } from './job-report-routes.js';
+import { dispatchLineage } from './lineage-routes.js';
 import { workspaceId, type MlTarget } from './ml-path.js';
 
 /** Seconds the SDK's poller waits between looks at a cancel in progress (its default is 30 s for ARM). */
@@ -30,6 +32,7 @@ export async function dispatchMl(
       if (req.method === 'PATCH') return ws.patchWorkspace(t, body);
       if (req.method === 'DELETE') {
         await deps.jobs.workspaceDeleting(t);
+        await deps.automations?.workspaceDeleting(t);
         await deps.artifacts?.workspaceDeleting(t);
         return deleted(ws.deleteWorkspace(t));
       }
@@ -43,7 +46,9 @@ export async function dispatchMl(
     case 'modelVersions':
       return { value: await ws.listModelVersions(t, t.model) };
     case 'modelVersion':
-      if (req.method === 'PUT') return created(await ws.putModelVersion(t, t.model, t.version, body));
+      if (req.method === 'PUT') {
+        return created(await ws.putModelVersion(t, t.model, t.version, body, req.mlgridJob));
+      }
       if (req.method === 'DELETE') return deleted(ws.deleteModelVersion(t, t.model, t.version));
       return ws.getModelVersion(t, t.model, t.version);
     case 'jobs':
@@ -66,6 +71,13 @@ export async function dispatchMl(
     case 'dataDriftDetectors':
     case 'dataDriftDetector':
       return dispatchDrift(t, req, reply, deps, base);
+    case 'automations':
+    case 'automation':
+    case 'automationRuns':
+    case 'automationRun':
+      return dispatchAutomation(t, req, reply, deps);
+    case 'lineage':
+      return dispatchLineage(t, req, deps);
     default:
       throw new MlgridError('RouteNotFound', `${(t as MlTarget).kind} is not served yet.`);
   }

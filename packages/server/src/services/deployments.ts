@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { invalid, MlgridError, notFound } from '../core/errors.js';
+import { checkLineage, lineageOf } from '../core/lineage.js';
 import { modelDeployed, modelDeploymentFailed, type WorkspaceRef } from '../core/ml-events.js';
 import type { ModelVersionSpec } from '../core/model.js';
 import {
@@ -28,6 +29,7 @@ import { DeployError, tailOf, type Deployer, type LaunchSpec } from '../engine/d
 import { isDirectory } from '../engine/job-process.js';
 import type { Publisher } from '../engine/publisher.js';
 import type { EventToStore, ResourceRecord, Store, WorkspaceRecord } from '../store/types.js';
+import type { LineageService } from './lineage.js';
 import { requireWorkspace } from './require-workspace.js';
 
 export const DEPLOYMENT_KIND = 'onlineDeployment';
@@ -61,6 +63,7 @@ export class DeploymentService {
     private readonly log: Logger,
     private readonly modelPath: ModelPathResolver,
     private readonly now: () => Date = () => new Date(),
+    private readonly lineage?: LineageService,
   ) {}
 
   /** Brings this node's processes in line with the store: Succeeded ones run, unfinished ones are provisioned. */
@@ -87,6 +90,7 @@ export class DeploymentService {
     const { ws, ep } = await this.endpoint(ref, endpoint);
     validateEndpointName(name, 'deployment');
     const spec = parseDeploymentPut(body);
+    checkLineage(spec.properties, 'properties.properties');
     await this.modelOf(ws, spec); // refuse an unknown model now, not after the 201
     if (!isDirectory(spec.codePath)) {
       throw invalid('properties.codeConfiguration.codeId', `folder ${spec.codePath} does not exist`);
@@ -95,6 +99,11 @@ export class DeploymentService {
     const current = await this.store.getResource(key);
     const at = this.now().toISOString();
     const doc: DeploymentDoc = { spec, runtime: { state: current ? 'Updating' : 'Creating' } };
+    const lineage = lineageOf(spec.properties); // a deployment an automation makes (docs/lineage.md)
+    if (lineage) {
+      const id = `${ws.id}/onlineEndpoints/${ep.name}/deployments/${name}`;
+      await this.lineage?.joined(ws, { kind: 'deployment', id, lineage });
+    }
     const { created, rec } = await this.store.putResource(
       { key, kind: DEPLOYMENT_KIND, parentKey: ep.key, name, spec: doc, createdAt: at, updatedAt: at },
       this.now().getTime(),
@@ -225,6 +234,7 @@ export class DeploymentService {
       serviceTags: spec.tags,
       serviceProperties: spec.properties,
       deploymentName: rec.name,
+      lineage: lineageOf(spec.properties),
       sequencer: rec.sequencer,
       etag: createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 22),
     };

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MlgridError, notFound } from '../core/errors.js';
-import { isTerminal, type JobStatus } from '../core/job.js';
+import { ACTIVE_STATUSES, isTerminal, type JobSpec, type JobStatus } from '../core/job.js';
 import {
   appendPoints,
   illegalReport,
@@ -21,6 +21,7 @@ import {
   type MetricSeries,
   type StatusReport,
 } from '../core/job-report.js';
+import { lineageEnv, lineageOf } from '../core/lineage.js';
 import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import { JobLedger } from '../engine/job-ledger.js';
 import type { Publisher } from '../engine/publisher.js';
@@ -119,12 +120,25 @@ export class JobReportService {
     return job !== undefined && verifyJobToken(this.secret, job, token);
   }
 
-  /** What a local job's process gets to report with: the server, its ARM id, its token. */
+  /**
+   * The running job of this workspace whose own token `token` is (a job registering a model, docs/lineage.md).
+   * A token names no job, so it is checked against the workspace's active jobs: a handful, one HMAC each.
+   */
+  async activeJobOf(ref: WorkspaceRef, token: string | undefined): Promise<JobRecord | undefined> {
+    if (token === undefined || !token.startsWith('mlgj_')) return undefined;
+    const wsKey = workspaceId(ref).toLowerCase();
+    const active = await this.store.listJobsByStatus(ACTIVE_STATUSES);
+    return active.find((j) => j.workspaceKey === wsKey && verifyJobToken(this.secret, j, token));
+  }
+
+  /** What a local job's process gets to report with: the server, its ARM id, its token; its lineage if any. */
   processEnv(ws: WorkspaceRecord, job: JobRecord, serverUrl: string | undefined): Record<string, string> {
+    const id = `${ws.id}/jobs/${job.name}`;
     return {
       ...(serverUrl !== undefined ? { MLGRID_SERVER: serverUrl } : {}),
-      MLGRID_JOB_ID: `${ws.id}/jobs/${job.name}`,
+      MLGRID_JOB_ID: id,
       MLGRID_JOB_TOKEN: jobToken(this.secret, job),
+      ...lineageEnv(lineageOf((job.spec as JobSpec).properties), id),
     };
   }
 

@@ -19,10 +19,12 @@ import { invalid, notFound } from '../core/errors.js';
 import { applyJobUpdate, isTerminal, parseJobPut, renderJob, type JobSpec } from '../core/job.js';
 import { experimentId } from '../core/job-run.js';
 import { runnerKind } from '../core/job-report.js';
+import { checkLineage, lineageOf } from '../core/lineage.js';
 import { jobDirectory } from '../engine/job-process.js';
 import type { JobRunner } from '../engine/job-runner.js';
 import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
 import type { JobRecord, Store, WorkspaceRecord } from '../store/types.js';
+import type { LineageService } from './lineage.js';
 import { requireWorkspace } from './require-workspace.js';
 
 /** How long a DELETE waits for a running job to stop beyond the kill grace. */
@@ -34,6 +36,7 @@ export class JobService {
     private readonly runner: JobRunner,
     private readonly cfg: { dir: string; cancelGraceMs: number },
     private readonly now: () => Date = () => new Date(),
+    private readonly lineage?: LineageService,
   ) {}
 
   /** PUT: a new job is created and queued (201); on an existing one only the updatable fields change (200). */
@@ -41,6 +44,7 @@ export class JobService {
     const ws = await requireWorkspace(this.store, ref);
     const spec = this.withOutputDefaults(parseJobPut(body, { name }), ws, name);
     const local = runnerKind(spec) === 'local'; // also validates properties.properties["mlgrid.runner"]
+    checkLineage(spec.properties, 'properties.properties');
     const key = jobKey(ws, name);
     const existing = await this.store.getJob(key);
     if (existing) return { created: false, out: await this.update(ws, existing, spec, base) };
@@ -48,6 +52,8 @@ export class JobService {
     if (spec.codePath !== undefined && local && !isDir(spec.codePath)) {
       throw invalid('properties.codeId', `the folder ${spec.codePath} does not exist on the mlgrid host`);
     }
+    const lineage = lineageOf(spec.properties); // a job an automation submits (docs/lineage.md)
+    if (lineage) await this.lineage?.joined(ws, { kind: 'job', id: `${ws.id}/jobs/${name}`, lineage });
     const { created, job } = await this.runner.submit(ws, name, spec);
     if (!created) return { created, out: await this.update(ws, job, spec, base) }; // lost a race to a twin PUT
     return { created, out: this.render(ws, job, base) };

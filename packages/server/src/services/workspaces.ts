@@ -4,6 +4,14 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { notFound } from '../core/errors.js';
+import {
+  bodyJobName,
+  bodyNamesLineage,
+  checkLineage,
+  inheritInto,
+  lineageOf,
+  type Lineage,
+} from '../core/lineage.js';
 import { modelRegistered } from '../core/ml-events.js';
 import {
   parseModelContainerPut,
@@ -22,7 +30,8 @@ import {
 } from '../core/workspace.js';
 import type { Publisher } from '../engine/publisher.js';
 import { workspaceId, type WorkspaceRef } from '../core/ml-events.js';
-import type { ModelContainerRecord, Store, WorkspaceRecord } from '../store/types.js';
+import type { ModelContainerRecord, ModelVersionRecord, Store, WorkspaceRecord } from '../store/types.js';
+import type { LineageService } from './lineage.js';
 import { requireWorkspace } from './require-workspace.js';
 
 export class WorkspaceService {
@@ -30,6 +39,7 @@ export class WorkspaceService {
     private readonly store: Store,
     private readonly publisher: Publisher,
     private readonly now: () => Date = () => new Date(),
+    private readonly lineage?: LineageService,
   ) {}
 
   async putWorkspace(ref: WorkspaceRef, body: unknown) {
@@ -109,17 +119,23 @@ export class WorkspaceService {
     return this.store.deleteModelContainer(containerKey(ws, name));
   }
 
-  /** Registers a version (creating the container if needed, as Azure does) and raises ModelRegistered. */
-  async putModelVersion(ref: WorkspaceRef, name: string, version: string, body: unknown) {
+  /**
+   * Registers a version (creating the container if needed, as Azure does) and raises ModelRegistered. `callerJob`:
+   * the job whose own token authenticated the request; its lineage is inherited (docs/lineage.md).
+   */
+  async putModelVersion(ref: WorkspaceRef, name: string, version: string, body: unknown, callerJob?: string) {
     const ws = await requireWorkspace(this.store, ref);
     const cKey = containerKey(ws, name);
     const vKey = `${cKey}/versions/${version.toLowerCase()}`;
     const current = await this.store.getModelVersion(vKey);
-    const spec = parseModelVersionPut(body, {
+    const inherited = await this.inheritedLineage(ws, body, current, callerJob);
+    const spec = parseModelVersionPut(inherited ? inheritInto(body, inherited) : body, {
       name,
       version,
       current: current?.spec as ModelVersionSpec | undefined,
     });
+    checkLineage(spec.properties, 'properties.properties');
+    const lineage = lineageOf(spec.properties);
     const now = this.now();
     const at = now.toISOString();
     let container = await this.store.getModelContainer(cKey);
@@ -127,6 +143,10 @@ export class WorkspaceService {
       const empty: ModelContainerSpec = { tags: {}, properties: {}, isArchived: false };
       container = { key: cKey, workspaceKey: ws.key, name, spec: empty, createdAt: at, updatedAt: at };
       await this.store.putModelContainer(container);
+    }
+    if (lineage && !current) {
+      const id = `${ws.id}/models/${container.name}/versions/${version}`;
+      await this.lineage?.joined(ws, { kind: 'modelVersion', id, lineage });
     }
     let rows: ReturnType<Publisher['route']> = [];
     const { created } = await this.store.putModelVersion(
@@ -142,6 +162,7 @@ export class WorkspaceService {
           modelProperties: spec.properties,
           sequencer,
           etag: etagOf(spec),
+          lineage,
         });
         rows = this.publisher.route(ws.key, [systemEvent(event)]);
         return rows;
@@ -197,6 +218,25 @@ export class WorkspaceService {
   /** For event subscriptions whose scope is a workspace: it must exist. */
   async exists(id: string): Promise<boolean> {
     return (await this.store.getWorkspace(id.toLowerCase())) !== undefined;
+  }
+
+  /**
+   * What a version inherits when its body names no lineage: the lineage it already has (kept across re-PUTs), else
+   * that of the job registering it (by its token, or named in `properties.jobName`), caused by that job.
+   */
+  private async inheritedLineage(
+    ws: WorkspaceRecord,
+    body: unknown,
+    current: ModelVersionRecord | undefined,
+    callerJob: string | undefined,
+  ): Promise<Lineage | undefined> {
+    if (bodyNamesLineage(body)) return undefined;
+    if (current) return lineageOf((current.spec as ModelVersionSpec).properties);
+    const jobName = callerJob ?? bodyJobName(body);
+    if (jobName === undefined) return undefined;
+    const job = await this.store.getJob(`${ws.key}/jobs/${jobName.toLowerCase()}`);
+    const of = job && lineageOf((job.spec as { properties: Record<string, string> }).properties);
+    return of && { correlationId: of.correlationId, causationId: `${ws.id}/jobs/${job.name}` };
   }
 
   private async requireContainer(ws: WorkspaceRecord, name: string): Promise<ModelContainerRecord> {

@@ -20,37 +20,53 @@ export class PostgresResources {
     opts: ResourcePut = {},
   ): Promise<{ created: boolean; updated: boolean; rec?: ResourceRecord }> {
     return this.tx(async (c) => {
-      // The row lock serialises concurrent puts of one resource (several nodes); a first insert races on the key.
-      const current = toResource(
-        (await c.query('SELECT * FROM resources WHERE key = $1 FOR UPDATE', [rec.key])).rows[0],
-      );
+      // The row lock serialises concurrent puts of an existing resource (several nodes). A first insert races
+      // on the key: `DO NOTHING` waits for the other inserter and loses, so a create-only put stays create-only.
+      const lock = async () =>
+        toResource((await c.query('SELECT * FROM resources WHERE key = $1 FOR UPDATE', [rec.key])).rows[0]);
+      let current = await lock();
       if (opts.ifSequencer !== undefined && (current?.sequencer ?? 0) !== opts.ifSequencer) {
         return { created: false, updated: false, ...(current ? { rec: current } : {}) };
       }
-      const stored: ResourceRecord = {
+      const stored = (base: ResourceRecord | undefined): ResourceRecord => ({
         ...rec,
-        createdAt: current?.createdAt ?? rec.createdAt,
-        sequencer: (current?.sequencer ?? 0) + 1,
-      };
-      await c.query(
-        `INSERT INTO resources (key, kind, parent_key, name, lookup, spec, sequencer, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (key) DO UPDATE SET name = excluded.name, lookup = excluded.lookup, spec = excluded.spec,
-           sequencer = excluded.sequencer, updated_at = excluded.updated_at`,
-        [
-          stored.key,
-          stored.kind,
-          stored.parentKey,
-          stored.name,
-          stored.lookup ?? null,
-          JSON.stringify(stored.spec),
-          stored.sequencer,
-          stored.createdAt,
-          stored.updatedAt,
-        ],
-      );
-      if (opts.events) await this.append(c, opts.events(stored), now);
-      return { created: !current, updated: true, rec: stored };
+        createdAt: base?.createdAt ?? rec.createdAt,
+        sequencer: (base?.sequencer ?? 0) + 1,
+      });
+      let out = stored(current);
+      const params = (r: ResourceRecord) => [
+        r.key,
+        r.kind,
+        r.parentKey,
+        r.name,
+        r.lookup ?? null,
+        JSON.stringify(r.spec),
+        r.sequencer,
+        r.createdAt,
+        r.updatedAt,
+      ];
+      const insert = `INSERT INTO resources (key, kind, parent_key, name, lookup, spec, sequencer, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+      let created = false;
+      if (!current) {
+        created = (await c.query(`${insert} ON CONFLICT (key) DO NOTHING`, params(out))).rowCount === 1;
+        if (!created) {
+          current = await lock(); // the concurrent insert has committed: this put is now an update of it
+          if (opts.ifSequencer !== undefined) {
+            return { created: false, updated: false, ...(current ? { rec: current } : {}) };
+          }
+          out = stored(current);
+        }
+      }
+      if (!created) {
+        await c.query(
+          `${insert} ON CONFLICT (key) DO UPDATE SET name = excluded.name, lookup = excluded.lookup,
+             spec = excluded.spec, sequencer = excluded.sequencer, updated_at = excluded.updated_at`,
+          params(out),
+        );
+      }
+      if (opts.events) await this.append(c, opts.events(out), now);
+      return { created, updated: true, rec: out };
     });
   }
 

@@ -1,7 +1,7 @@
 /** PostgreSQL adapter (pg). Several mlgrid nodes may share one database. */
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
-import { appendRows, claimRows, settleRows } from './postgres-deliveries.js';
+import { appendRows, claimRows, relaxedPool, settleRows } from './postgres-deliveries.js';
 import { PostgresJobs } from './postgres-jobs.js';
 import { PostgresResources } from './postgres-resources.js';
 import {
@@ -55,10 +55,13 @@ export class PostgresStore implements Store {
   readonly capabilities = { multiNode: true, notify: true };
   private readonly jobs: PostgresJobs;
   private readonly res: PostgresResources;
+  /** Claims and settlements: sessions with synchronous_commit off (postgres-deliveries.ts). */
+  private readonly relaxed: pg.Pool;
   private constructor(
     readonly pool: pg.Pool,
     private readonly connect: pg.ClientConfig,
   ) {
+    this.relaxed = relaxedPool(connect);
     const tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T> = (fn) => this.tx(fn);
     const append = (c: pg.PoolClient, events: EventToStore[], now: number) => this.appendIn(c, events, now);
     this.jobs = new PostgresJobs(pool, tx, append);
@@ -75,7 +78,7 @@ export class PostgresStore implements Store {
     try {
       await store.migrate(schema);
     } catch (err) {
-      await pool.end();
+      await store.close();
       throw err;
     }
     return store;
@@ -117,7 +120,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.relaxed.end()]);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -486,7 +489,7 @@ export class PostgresStore implements Store {
     now: number;
     leaseUntil: number;
   }): Promise<ClaimedDelivery[]> {
-    return claimRows(this.pool, q);
+    return claimRows(this.relaxed, q);
   }
 
   async settleDeliveries(
@@ -495,7 +498,7 @@ export class PostgresStore implements Store {
     attempts: AttemptRecord[],
     now: number,
   ): Promise<void> {
-    await settleRows(this.pool, owner, settlements, attempts, now);
+    await settleRows(this.relaxed, owner, settlements, attempts, now);
   }
 
   async releaseLeases(owner?: string): Promise<number> {

@@ -1,55 +1,150 @@
 /**
- * SQLite claims and settlements: positional statements, one per outcome shape (binding named parameters from
- * an object per row cost about twice as much, measured). Run inside the store's relaxed (no fsync) transaction.
+ * SQLite claims and settlements. One process owns the file (exclusive lock) and releases every lease at start,
+ * so a claim's lease lives in memory only: a claim is a read (no lease UPDATE, no transaction), and the rows it
+ * returns are skipped by later claims until their lease lapses or they are settled. A crash loses the memory,
+ * and the rows are simply pending again. Deliveries leased at birth (the fresh hand-off) also carry the lease in
+ * their row (`lease_owner`, `next_attempt_at` = lease end), so the next start finds and releases them.
+ *
+ * Claims walk the claimable index with a keyset cursor, so rows already handed out are not stepped over again;
+ * a short claim rescans from the start once (a row can become due behind the cursor: a lapsed lease, a release).
+ * Statements are positional, one per outcome shape (named parameters from an object per row cost about twice
+ * as much, measured).
  */
 import type Database from 'better-sqlite3';
-import { toClaimed, type Row } from './rows.js';
-import type { AttemptRecord, ClaimedDelivery, Settlement } from './types.js';
+import type { AttemptRecord, ClaimedDelivery, DeliveryLease, Settlement } from './types.js';
+
+/** A claim row: id, next_attempt_at, subscription_key, attempts, created_at, event_seq, event_id, schema, body, published_at. */
+type ClaimRow = [number, number, string, number, number, number, string, string, string, number];
+
+interface Lease {
+  owner: string;
+  until: number;
+  /** Also written to the row (fresh hand-off): releasing it must clear the row too. */
+  durable: boolean;
+}
+
+const START = { t: Number.MIN_SAFE_INTEGER, id: 0 };
+/** Lapsed leases nobody settled (rows deleted meanwhile) are forgotten once this many leases are held. */
+const PRUNE_AT = 20_000;
+/** Delivered rows settled with one statement per shape from this many ids on (json_each beats per-row runs). */
+const GROUP_MIN = 4;
 
 export class SqliteDeliveries {
   private readonly claim: Database.Statement;
-  private readonly lease: Database.Statement;
+  private readonly due: Database.Statement;
   private readonly delivered: Database.Statement;
+  private readonly deliveredMany: Database.Statement;
   private readonly other: Database.Statement;
   private readonly attempt: Database.Statement;
+  private readonly releaseAll: Database.Statement;
+  private readonly releaseOwner: Database.Statement;
+  /** Leases by delivery id. */
+  private readonly leases = new Map<number, Lease>();
+  /** Owners whose leases were also written to rows. */
+  private readonly durableOwners = new Set<string>();
+  private cursor = START;
 
   constructor(db: Database.Database) {
-    this.claim = db.prepare(`SELECT d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq,
-        e.event_id, e.schema, e.body, e.published_at
+    this.claim = db.prepare(`SELECT d.id, d.next_attempt_at, d.subscription_key, d.attempts, d.created_at,
+        d.event_seq, e.event_id, e.schema, e.body, e.published_at
       FROM deliveries d JOIN events e ON e.seq = d.event_seq
-      WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
+      WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.next_attempt_at, d.id) > (?, ?)
       ORDER BY d.next_attempt_at, d.id LIMIT ?`);
-    // A leased delivery is not due until its lease lapses: moving next_attempt_at keeps the claim scan on the
-    // index range of claimable rows instead of stepping over every row in flight.
-    this.lease = db.prepare(
-      'UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ? WHERE id = ?',
+    this.claim.raw(true); // arrays, not an object per row
+    this.due = db.prepare(
+      "SELECT id, next_attempt_at AS t FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at, id",
     );
+    const done = `dead_letter_reason = NULL, settled_at = ?, lease_owner = NULL, lease_until = NULL`;
     this.delivered =
       db.prepare(`UPDATE deliveries SET status = 'delivered', attempts = ?, last_attempt_at = ?,
-        last_status_code = ?, last_outcome = ?, dead_letter_reason = NULL, settled_at = ?,
-        lease_owner = NULL, lease_until = NULL
-      WHERE id = ? AND lease_owner = ?`);
+        last_status_code = ?, last_outcome = ?, ${done} WHERE id = ?`);
+    this.deliveredMany = db.prepare(`UPDATE deliveries SET status = 'delivered', attempts = ?,
+        last_attempt_at = ?, last_status_code = ?, last_outcome = ?, ${done}
+      WHERE id IN (SELECT value FROM json_each(?))`);
     this.other = db.prepare(`UPDATE deliveries SET status = ?, attempts = ?,
         next_attempt_at = COALESCE(?, next_attempt_at), last_attempt_at = COALESCE(?, last_attempt_at),
         last_status_code = ?, last_outcome = COALESCE(?, last_outcome), dead_letter_reason = ?,
         settled_at = ?, lease_owner = NULL, lease_until = NULL
-      WHERE id = ? AND lease_owner = ?`);
+      WHERE id = ?`);
     this.attempt = db.prepare(`INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms,
         delivery_count, event_ids, status_code, outcome, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    // Released deliveries were due when leased: due again at once.
+    const release = 'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0';
+    this.releaseAll = db.prepare(`${release} WHERE lease_owner IS NOT NULL`);
+    this.releaseOwner = db.prepare(`${release} WHERE lease_owner = ?`);
+  }
+
+  /** Deliveries just committed leased to `lease.owner` (fresh hand-off). Call after the commit. */
+  adopt(fresh: readonly ClaimedDelivery[], lease: DeliveryLease): void {
+    if (fresh.length === 0) return;
+    this.durableOwners.add(lease.owner);
+    for (const d of fresh)
+      this.leases.set(Number(d.id), { owner: lease.owner, until: lease.until, durable: true });
   }
 
   claimDue(q: { owner: string; limit: number; now: number; leaseUntil: number }): ClaimedDelivery[] {
-    const rows = this.claim.all(q.now, q.now, q.limit) as Row[];
-    for (const r of rows) this.lease.run(q.owner, q.leaseUntil, q.leaseUntil, r.id);
-    return rows.map(toClaimed);
+    const out: ClaimedDelivery[] = [];
+    let { t, id } = this.cursor;
+    let fromStart = t === START.t;
+    while (out.length < q.limit) {
+      const want = q.limit - out.length;
+      const rows = this.claim.all(q.now, t, id, want) as ClaimRow[];
+      for (const r of rows) {
+        t = r[1];
+        id = r[0];
+        const held = this.leases.get(id);
+        if (held !== undefined && held.until >= q.now) continue;
+        this.leases.set(id, { owner: q.owner, until: q.leaseUntil, durable: held?.durable ?? false });
+        out.push({
+          id: String(id),
+          subscriptionKey: r[2],
+          attempts: r[3],
+          createdAt: r[4],
+          event: { seq: String(r[5]), eventId: r[6], schema: r[7], body: r[8], publishedAt: r[9] },
+        });
+      }
+      if (rows.length === want) continue;
+      // The end of the due range: look once more from the start (rows may have become due behind the cursor).
+      ({ t, id } = START);
+      if (fromStart) break;
+      fromStart = true;
+      if (this.leases.size > PRUNE_AT) this.prune(q.now);
+    }
+    this.cursor = { t, id };
+    return out;
   }
 
-  /** Outcomes apply only where `owner` still holds the lease. */
-  settle(owner: string, settlements: Settlement[], attempts: AttemptRecord[], now: number): void {
+  /** The earliest time a pending delivery is due: held ones when their lease lapses. */
+  nextDue(): number | undefined {
+    let best: number | undefined;
+    for (const r of this.due.iterate() as Iterable<{ id: number; t: number }>) {
+      if (best !== undefined && r.t >= best) break;
+      const held = this.leases.get(r.id);
+      const at = held === undefined ? r.t : Math.max(held.until, r.t);
+      if (best === undefined || at < best) best = at;
+      if (held === undefined) break; // rows after it are due no earlier
+    }
+    return best;
+  }
+
+  /**
+   * Outcomes apply only where `owner` still holds the lease. Returns the ids whose leases end once the caller's
+   * transaction commits (`forget`); until then a failed commit leaves them leased, as in the database.
+   */
+  settle(owner: string, settlements: Settlement[], attempts: AttemptRecord[], now: number): number[] {
+    const ended: number[] = [];
+    // Delivered rows of one response arrive together with the same values: one statement per such run.
+    let run: { st: Settlement; ids: number[] } | undefined;
     for (const st of settlements) {
-      const code = st.lastStatusCode ?? null;
+      const id = Number(st.id);
+      if (this.leases.get(id)?.owner !== owner) continue;
+      ended.push(id);
       if (st.status === 'delivered' && st.lastAttemptAt !== undefined && st.lastOutcome !== undefined) {
-        this.delivered.run(st.attempts, st.lastAttemptAt, code, st.lastOutcome, now, Number(st.id), owner);
+        if (run !== undefined && sameDelivered(run.st, st)) run.ids.push(id);
+        else {
+          if (run !== undefined) this.deliver(run.st, run.ids, now);
+          run = { st, ids: [id] };
+        }
         continue;
       }
       this.other.run(
@@ -57,25 +152,70 @@ export class SqliteDeliveries {
         st.attempts,
         st.nextAttemptAt ?? null,
         st.lastAttemptAt ?? null,
-        code,
+        st.lastStatusCode ?? null,
         st.lastOutcome ?? null,
         st.deadLetterReason ?? null,
         st.status === 'pending' ? null : now,
-        Number(st.id),
-        owner,
+        id,
       );
     }
+    if (run !== undefined) this.deliver(run.st, run.ids, now);
     for (const a of attempts) {
       this.attempt.run(
         a.subscriptionKey,
         a.startedAt,
         a.durationMs,
         a.deliveryCount,
-        JSON.stringify(a.eventIds),
+        a.eventIds.length === 1 ? `[${JSON.stringify(a.eventIds[0])}]` : JSON.stringify(a.eventIds),
         a.statusCode ?? null,
         a.outcome,
         a.responseExcerpt ?? null,
       );
     }
+    return ended;
   }
+
+  private deliver(st: Settlement, ids: number[], now: number): void {
+    const code = st.lastStatusCode ?? null;
+    if (ids.length >= GROUP_MIN) {
+      this.deliveredMany.run(st.attempts, st.lastAttemptAt, code, st.lastOutcome, now, JSON.stringify(ids));
+      return;
+    }
+    for (const id of ids) this.delivered.run(st.attempts, st.lastAttemptAt, code, st.lastOutcome, now, id);
+  }
+
+  forget(ids: readonly number[]): void {
+    for (const id of ids) this.leases.delete(id);
+  }
+
+  /** Drops leases (all, or one owner's): in memory, and in the rows of fresh hand-offs. */
+  release(owner?: string): number {
+    let n = 0;
+    for (const [id, l] of this.leases) {
+      if (owner !== undefined && l.owner !== owner) continue;
+      this.leases.delete(id);
+      if (!l.durable) n++;
+    }
+    this.cursor = START;
+    if (owner === undefined) {
+      this.durableOwners.clear();
+      return n + this.releaseAll.run().changes;
+    }
+    if (!this.durableOwners.delete(owner)) return n; // nothing of this owner's in the rows: skip the scan
+    return n + this.releaseOwner.run(owner).changes;
+  }
+
+  /** Forget lapsed leases nobody settled (e.g. rows deleted with their subscription). */
+  private prune(now: number): void {
+    for (const [id, l] of this.leases) if (l.until < now) this.leases.delete(id);
+  }
+}
+
+function sameDelivered(a: Settlement, b: Settlement): boolean {
+  return (
+    a.attempts === b.attempts &&
+    a.lastAttemptAt === b.lastAttemptAt &&
+    a.lastStatusCode === b.lastStatusCode &&
+    a.lastOutcome === b.lastOutcome
+  );
 }

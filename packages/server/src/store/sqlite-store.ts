@@ -62,6 +62,10 @@ export class SqliteStore implements Store {
   private readonly ws: ReturnType<typeof prepareWorkspace>;
   private readonly jobs: SqliteJobs;
   private readonly res: SqliteResources;
+  /** Claims, in-memory leases and settlements. */
+  private readonly dl: SqliteDeliveries;
+  private readonly syncNormal: Database.Statement;
+  private readonly syncFull: Database.Statement;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.dataDir === ':memory:';
@@ -95,6 +99,9 @@ export class SqliteStore implements Store {
     this.ws = prepareWorkspace(this.db);
     this.jobs = new SqliteJobs(this.db, (events, now) => this.appendSync(events, now));
     this.res = new SqliteResources(this.db, (events, now) => this.appendSync(events, now));
+    this.dl = new SqliteDeliveries(this.db);
+    this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
+    this.syncFull = this.db.prepare('PRAGMA synchronous = FULL');
   }
 
   private migrate(): void {
@@ -191,21 +198,23 @@ export class SqliteStore implements Store {
 
   /**
    * Runs `fn` in a transaction committed without fsync (WAL + synchronous=NORMAL: consistent, but may be lost
-   * on power failure). For leases and settlements only: losing one re-delivers, which at-least-once allows;
+   * on power failure). For settlements only: losing one re-delivers, which at-least-once allows;
    * accepted events (appendEvents) always commit with the configured, durable setting.
    */
   private relaxed<T>(fn: () => T): T {
     if (!this.durable) return this.db.transaction(fn)();
-    this.db.pragma('synchronous = NORMAL');
+    this.syncNormal.run();
     try {
       return this.db.transaction(fn)();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.syncFull.run();
     }
   }
 
   async appendEvents(events: EventToStore[], now: number, lease?: DeliveryLease): Promise<ClaimedDelivery[]> {
-    return this.db.transaction(() => this.appendSync(events, now, lease))();
+    const fresh = this.db.transaction(() => this.appendSync(events, now, lease))();
+    if (lease) this.dl.adopt(fresh, lease);
+    return fresh;
   }
 
   /** With a lease, the new deliveries are stored leased to its owner and returned (fresh hand-off). */
@@ -403,14 +412,14 @@ export class SqliteStore implements Store {
     return rows.map(toDelivery);
   }
 
+  /** Claims lease in memory (see sqlite-deliveries.ts): a read, no transaction. */
   async claimDeliveries(q: {
     owner: string;
     limit: number;
     now: number;
     leaseUntil: number;
   }): Promise<ClaimedDelivery[]> {
-    const dl = (this.deliveries ??= new SqliteDeliveries(this.db));
-    return this.relaxed(() => dl.claimDue(q));
+    return this.dl.claimDue(q);
   }
 
   async settleDeliveries(
@@ -419,20 +428,16 @@ export class SqliteStore implements Store {
     attempts: AttemptRecord[],
     now: number,
   ): Promise<void> {
-    const dl = (this.deliveries ??= new SqliteDeliveries(this.db));
-    this.relaxed(() => dl.settle(owner, settlements, attempts, now));
+    const ended = this.relaxed(() => this.dl.settle(owner, settlements, attempts, now));
+    this.dl.forget(ended);
   }
 
-  /** Claim and settle statements, prepared on first use. */
-  private deliveries?: SqliteDeliveries;
-
   async releaseLeases(owner?: string): Promise<number> {
-    return (owner === undefined ? this.stmts.releaseAll.run() : this.stmts.releaseOwner.run(owner)).changes;
+    return this.dl.release(owner);
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const t = (this.stmts.nextDue.get() as Row).t;
-    return t === null || t === undefined ? undefined : Number(t);
+    return this.dl.nextDue();
   }
 
   async listAttempts(subscriptionKey: string, q: AttemptQuery): Promise<AttemptView[]> {
@@ -548,15 +553,7 @@ function prepare(db: Database.Database) {
       WHERE d.subscription_key = @sub AND (@status IS NULL OR d.status = @status) AND d.id > @after
         AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
       ORDER BY d.id LIMIT @limit`),
-    // Released deliveries were due when claimed: due again at once.
-    releaseAll: p(
-      'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0 WHERE lease_owner IS NOT NULL',
-    ),
-    releaseOwner: p(
-      'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0 WHERE lease_owner = ?',
-    ),
     countPending: p("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"),
-    nextDue: p("SELECT min(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'"),
     listAttempts: p(`SELECT * FROM delivery_attempts WHERE subscription_key = @sub AND id > @after
         AND (@outcome IS NULL OR outcome = @outcome) AND (@failed = 0 OR outcome <> 'Succeeded')
         AND (@from IS NULL OR started_at >= @from) AND (@to IS NULL OR started_at < @to)

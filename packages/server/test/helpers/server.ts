@@ -1,6 +1,7 @@
 /** An in-process mlgrid on 127.0.0.1:0 with a fresh store, for API tests. */
 import pino from 'pino';
 import type { JobsConfig } from '../../src/engine/job-runner.js';
+import type { AutomationsConfig } from '../../src/engine/automation-engine.js';
 import type { ArtifactsConfig } from '../../src/services/artifacts.js';
 import { startServer, type DeliveryConfig, type RunningServer } from '../../src/server.js';
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from './postgres.js';
@@ -28,6 +29,10 @@ export async function startTestServer(
     artifacts?: Partial<ArtifactsConfig>;
     /** Reuse this data directory (a restart); it is left in place at stop. */
     dataDir?: string;
+    /** Automation engine settings (default: the server's). */
+    automations?: Partial<AutomationsConfig>;
+    /** Drift-run settings (default: the server's, from MLGRID_DRIFT_THREADS or the core count). */
+    drift?: { threads?: number };
   } = {},
 ): Promise<TestServer> {
   const t = opts.dataDir ? { dir: opts.dataDir, cleanup: () => {} } : tempDir();
@@ -46,6 +51,8 @@ export async function startTestServer(
       delivery: opts.delivery ?? { enabled: false, validateWebhooks: false },
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
       ...(opts.artifacts ? { artifacts: opts.artifacts } : {}),
+      ...(opts.automations ? { automations: opts.automations } : {}),
+      ...(opts.drift ? { drift: opts.drift } : {}),
       ...(opts.tls ? { tls: { mode: 'self-signed' as const } } : {}),
     },
     pino({ level: 'silent' }),

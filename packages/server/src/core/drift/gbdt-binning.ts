@@ -92,22 +92,23 @@ function mapNumeric(
   f: number,
   F: number,
 ): void {
-  const nt = th.length;
+  // A binary search without branches (the comparisons are unpredictable): thresholds padded to 256 with
+  // +Infinity, eight fixed steps, each adding its width when the probed threshold is below the value.
+  // The bin is the number of thresholds strictly below the value, as `x <= threshold` goes left.
+  const pad = new Float64Array(256).fill(Infinity);
+  pad.set(th);
   for (let k = 0; k < rowIndex.length; k++) {
     const v = values[rowIndex[k]!]!;
-    let b: number;
-    if (v !== v) b = MISSING_BIN;
-    else {
-      let lo = 0;
-      let hi = nt;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (v <= th[mid]!) hi = mid;
-        else lo = mid + 1;
-      }
-      b = lo;
-    }
-    bins[k * F + f] = b;
+    let b = 0;
+    b += 128 * +(pad[127]! < v);
+    b += 64 * +(pad[b + 63]! < v);
+    b += 32 * +(pad[b + 31]! < v);
+    b += 16 * +(pad[b + 15]! < v);
+    b += 8 * +(pad[b + 7]! < v);
+    b += 4 * +(pad[b + 3]! < v);
+    b += 2 * +(pad[b + 1]! < v);
+    b += +(pad[b]! < v);
+    bins[k * F + f] = v === v ? b : MISSING_BIN;
   }
 }
 

@@ -52,6 +52,41 @@ describe('binning', () => {
     expect(d.nBins[0]).toBe(3);
   });
 
+  it('each value lands in the bin a plain binary search gives (254, 100 and 0 thresholds, edge values)', () => {
+    const rng = mulberry32(5);
+    // 5104 values, 5101 finite: 5100 is a multiple of 255, so every percentile threshold is one of the values.
+    for (const [n, distinct] of [
+      [5104, 0],
+      [3000, 100],
+      [50, 1],
+    ] as const) {
+      // Normals (254 percentile thresholds), or `distinct` values (midpoint thresholds), plus edge values.
+      const values = Float64Array.from({ length: n }, () =>
+        distinct ? Math.floor(rng.uniform() * distinct) : rng.normal(),
+      );
+      const edges = [NaN, Infinity, -Infinity, -0, 0, Number.MAX_VALUE, -Number.MAX_VALUE];
+      edges.forEach((v, j) => (values[j * 7] = v));
+      const d = binFeatures([{ kind: 'numeric', values }], all(n));
+      const th = d.thresholds[0]!;
+      if (!distinct) expect(values.filter((v) => th.includes(v)).length).toBeGreaterThan(100);
+      const expected = Array.from(values, (v) => {
+        if (Number.isNaN(v)) return MISSING_BIN;
+        let lo = 0;
+        let hi = th.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (v <= th[mid]!) hi = mid;
+          else lo = mid + 1;
+        }
+        return lo;
+      });
+      expect(Array.from(d.bins), `${n} rows, ${th.length} thresholds`).toEqual(expected);
+    }
+    // No threshold at all (a constant column): every value in bin 0.
+    const constant = binFeatures([{ kind: 'numeric', values: [4, 4, Infinity, -Infinity] }], all(4));
+    expect(Array.from(constant.bins)).toEqual([0, 0, 0, 0]);
+  });
+
   it('categorical codes: own bin each (ascending code), negatives missing, > 255 codes fold into "other"', () => {
     const d = binFeatures([{ kind: 'categorical', codes: [7, 3, -1, 3, 9] }], all(5));
     expect(Array.from(d.bins)).toEqual([1, 0, MISSING_BIN, 0, 2]);

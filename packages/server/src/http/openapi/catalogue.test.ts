@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import {
   accessAllowedMethods,
   parseAuthorizationPath,
+  parseConnectionPath,
   parsePrincipalPath,
   type AuthorizationTarget,
+  type ConnectionTarget,
   type PrincipalTarget,
 } from '../access-path.js';
 import { allowedMethods, parseArmPath, type ArmTarget } from '../arm-path.js';
@@ -15,6 +17,7 @@ import { openApiDocument } from './document.js';
 const T = '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.EventGrid/topics/t1';
 const WS = '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1';
 const ES = `${WS}/providers/Microsoft.EventGrid/eventSubscriptions/e1`;
+const SITE = '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Web/sites/app1';
 
 type Kind = ArmTarget['kind'];
 type ActionOf<K extends Kind> =
@@ -97,6 +100,7 @@ const SAMPLES: { [K in Kind]: { paths: string[]; actions: Record<ActionOf<K>, st
     actions: { logs: `${WS}/onlineEndpoints/ep1/deployments/d1/getLogs` },
   },
   dataDriftDetectors: { paths: [`${WS}/dataDriftDetectors`], actions: {} },
+  lineage: { paths: [`${WS}/lineage`, `${WS}/lineage/c1`], actions: {} },
   dataDriftDetector: {
     paths: [`${WS}/dataDriftDetectors/dd1`],
     actions: {
@@ -106,12 +110,21 @@ const SAMPLES: { [K in Kind]: { paths: string[]; actions: Record<ActionOf<K>, st
       backfillStatus: `${WS}/dataDriftDetectors/dd1/backfills/op1`,
     },
   },
+  automations: { paths: [`${WS}/automations`], actions: {} },
+  automation: { paths: [`${WS}/automations/a1`], actions: { run: `${WS}/automations/a1/run` } },
+  automationRuns: { paths: [`${WS}/automations/a1/runs`], actions: {} },
+  automationRun: { paths: [`${WS}/automations/a1/runs/r1`], actions: {} },
+  functions: { paths: [`${SITE}/functions`], actions: {} },
+  function: { paths: [`${SITE}/functions/f1`], actions: {} },
 };
 
 /** The access-control routes, parsed apart from ArmTarget: one sample path per kind (compile-time complete). */
 const P = '/providers/Microsoft.MLGrid/principals';
 const RA = `${WS}/providers/Microsoft.Authorization`;
-const ACCESS_SAMPLES: Record<AuthorizationTarget['kind'] | PrincipalTarget['kind'], string> = {
+const ACCESS_SAMPLES: Record<
+  AuthorizationTarget['kind'] | PrincipalTarget['kind'] | ConnectionTarget['kind'],
+  string
+> = {
   roleAssignments: `${RA}/roleAssignments`,
   roleAssignment: `${RA}/roleAssignments/0b7c1e7e-7e0a-4b55-9a3f-0f6f2d1c9e11`,
   roleDefinitions: `${RA}/roleDefinitions`,
@@ -121,6 +134,8 @@ const ACCESS_SAMPLES: Record<AuthorizationTarget['kind'] | PrincipalTarget['kind
   principalKeys: `${P}/ci-bot/keys`,
   principalKey: `${P}/ci-bot/keys/k1`,
   principalRotateKey: `${P}/ci-bot/rotateKey`,
+  connections: '/providers/Microsoft.MLGrid/connections',
+  connection: '/providers/Microsoft.MLGrid/connections/rabbit',
 };
 
 const samples = Object.entries(SAMPLES).flatMap(([kind, s]) => [
@@ -146,7 +161,7 @@ describe('route catalogue', () => {
   it.each(Object.entries(ACCESS_SAMPLES))(
     'access %s: every allowed method has an operation',
     (kind, path) => {
-      const t = parseAuthorizationPath(path) ?? parsePrincipalPath(path);
+      const t = parseAuthorizationPath(path) ?? parsePrincipalPath(path) ?? parseConnectionPath(path);
       expect(t?.kind).toBe(kind);
       for (const method of accessAllowedMethods(t!)) {
         const op = OPERATIONS.find((o) => o.access?.kind === kind && o.method === method.toLowerCase());
@@ -154,13 +169,21 @@ describe('route catalogue', () => {
         const template = op!.path.replace(/\{(\w+)\}/g, (_, n: string) =>
           n === 'scope' ? WS.slice(1) : 'x',
         );
-        expect((parseAuthorizationPath(template) ?? parsePrincipalPath(template))?.kind).toBe(kind);
+        const back =
+          parseAuthorizationPath(template) ?? parsePrincipalPath(template) ?? parseConnectionPath(template);
+        expect(back?.kind).toBe(kind);
       }
     },
   );
 
   it('samples every kind the path parsers can produce (read from their source)', () => {
-    const src = ['../arm-path.ts', '../ml-path.ts', '../access-path.ts']
+    const src = [
+      '../arm-path.ts',
+      '../ml-path.ts',
+      '../function-path.ts',
+      '../automation-path.ts',
+      '../access-path.ts',
+    ]
       .map((f) => readFileSync(new URL(f, import.meta.url), 'utf8'))
       .join('\n');
     const kinds = new Set([...src.matchAll(/kind: '(\w+)'/g)].map((m) => m[1]!));

@@ -4,7 +4,11 @@
  */
 import { ACCESS_OPERATIONS, ACCESS_SCHEMAS } from './catalogue-access.js';
 import { ARTIFACT_OPERATIONS, ARTIFACT_SCHEMAS } from './catalogue-artifacts.js';
+import { AUTOMATION_OPERATIONS, AUTOMATION_SCHEMAS } from './catalogue-automations.js';
+import { CONNECTION_OPERATIONS, CONNECTION_SCHEMAS } from './catalogue-connections.js';
 import { EVENTGRID_OPERATIONS } from './catalogue-eventgrid.js';
+import { FUNCTION_OPERATIONS, FUNCTION_SCHEMAS } from './catalogue-functions.js';
+import { LINEAGE_OPERATIONS } from './catalogue-lineage.js';
 import { ML_OPERATIONS } from './catalogue-ml.js';
 import { armKey, json, type Operation } from './operation.js';
 import { EVENTGRID_SCHEMAS } from './schemas-eventgrid.js';
@@ -106,8 +110,12 @@ const OTHER_OPERATIONS: Operation[] = [
 export const OPERATIONS: readonly Operation[] = [
   ...EVENTGRID_OPERATIONS,
   ...ML_OPERATIONS,
+  ...AUTOMATION_OPERATIONS,
+  ...LINEAGE_OPERATIONS,
   ...ACCESS_OPERATIONS,
   ...ARTIFACT_OPERATIONS,
+  ...FUNCTION_OPERATIONS,
+  ...CONNECTION_OPERATIONS,
   ...OTHER_OPERATIONS,
 ];
 
@@ -140,8 +148,11 @@ export const ERROR_SCHEMA: Schema = {
 export const SCHEMAS: Readonly<Record<string, Schema>> = {
   ...EVENTGRID_SCHEMAS,
   ...ML_SCHEMAS,
+  ...AUTOMATION_SCHEMAS,
   ...ACCESS_SCHEMAS,
   ...ARTIFACT_SCHEMAS,
+  ...FUNCTION_SCHEMAS,
+  ...CONNECTION_SCHEMAS,
   ErrorResponse: ERROR_SCHEMA,
 };
 

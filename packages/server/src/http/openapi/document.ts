@@ -167,6 +167,7 @@ const BODY = {
       description: 'Role assignments (Microsoft.Authorization) and mlgrid principals.',
     },
     { name: 'Artifacts', description: 'mlgrid artifact store below a workspace.' },
+    { name: 'Functions', description: 'Local functions: Azure Functions ids, run as local processes.' },
     { name: 'Inbox', description: 'The built-in webhook receiver.' },
     { name: 'Server', description: 'Health, metrics, this document.' },
   ],

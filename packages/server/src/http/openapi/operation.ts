@@ -1,5 +1,5 @@
 /** The route catalogue's entry: one HTTP operation, enough to render OpenAPI and to find a body's schema. */
-import type { AuthorizationTarget, PrincipalTarget } from '../access-path.js';
+import type { AuthorizationTarget, ConnectionTarget, PrincipalTarget } from '../access-path.js';
 import type { ArmTarget } from '../arm-path.js';
 import { ref, type Schema } from './kit.js';
 
@@ -41,7 +41,7 @@ export interface Operation {
   /** ARM operations: the target `parseArmPath` yields for this path (the validation lookup key). */
   arm?: ArmOp;
   /** Access-control routes (http/access-path.ts), dispatched apart from the ARM targets. */
-  access?: { kind: AuthorizationTarget['kind'] | PrincipalTarget['kind'] };
+  access?: { kind: AuthorizationTarget['kind'] | PrincipalTarget['kind'] | ConnectionTarget['kind'] };
   /** false: the body schema documents what the route's parser accepts but is not applied (yet). */
   validated?: false;
   query?: QueryParam[];

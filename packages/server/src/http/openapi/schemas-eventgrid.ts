@@ -150,6 +150,9 @@ const Destination = obj(
         deliveryAttributeMappings: n(
           arr(ref('DeliveryAttributeMapping'), { max: RETRY_LIMITS.deliveryAttributeMappings.max }),
         ),
+        topic: optStr('Mqtt (mlgrid): the topic name to publish to (no wildcards).'),
+        qos: n(int(0, 1, 'Mqtt (mlgrid): 0 or 1 (default 1, the PUBACK decides success).')),
+        retain: n(bool('Mqtt (mlgrid): publish with the retain flag (default false).')),
       }),
     ),
   },
