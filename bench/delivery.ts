@@ -29,6 +29,7 @@
  * BENCH_DATABASE_URL: PostgreSQL (default postgres://postgres@127.0.0.1:5432/postgres); unreachable → skipped.
  * BENCH_PG_NO_ANALYZE=1: do not ANALYZE the seeded PostgreSQL tables (see delivery-child.ts).
  * BENCH_DISPATCH=off (diagnostic): the latency case without the dispatcher, for publish-only ack latencies.
+ * --mlgrid-only: skip the raw baselines (no ratios): for comparing mlgrid's CPU per event between two builds.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -209,6 +210,8 @@ export interface MlgridDrain {
   mlgridCpu: number;
   /** mlgrid CPU from the server being ready to every delivery settled, in µs per event (load-robust). */
   cpuUsPerEvent: number;
+  /** The same for mlgrid's main thread alone (Linux), without V8's background compiler and GC threads. */
+  mainCpuUsPerEvent?: number;
   receiverCpu: number;
   connections: number;
   avgRequestBytes: number;
@@ -227,7 +230,12 @@ async function mlgridDrain(rx: Receiver, backend: Backend, batch: number, n: num
     await expect(rx, id, n);
     const all = next<ReceiverStats>(rx.child, 'all', 90_000);
     const child = spawnChild(['deliver', backend, where], MLGRID_ARGV);
-    const started = await next<{ startAt: number; readyAt: number; readyCpuMs: number }>(child, 'started');
+    const started = await next<{
+      startAt: number;
+      readyAt: number;
+      readyCpuMs: number;
+      readyMainCpuMs?: number;
+    }>(child, 'started');
     let got: ReceiverStats;
     try {
       got = await all;
@@ -236,7 +244,10 @@ async function mlgridDrain(rx: Receiver, backend: Backend, batch: number, n: num
       throw new Error(`${(err as Error).message}: ${r.distinct} of ${n} distinct events received`);
     }
     const drained = next<
-      { settledAt: number; cpuMs: number; deliveries: Record<string, number> } & Record<string, unknown>
+      { settledAt: number; cpuMs: number; mainCpuMs?: number; deliveries: Record<string, number> } & Record<
+        string,
+        unknown
+      >
     >(child, 'drained');
     child.send({ type: 'drain' });
     const d = await drained;
@@ -247,7 +258,7 @@ async function mlgridDrain(rx: Receiver, backend: Backend, batch: number, n: num
     if (rep.sampleMismatches > 0) problems.push(`${label}: id scan disagreed with JSON.parse`);
     if (d.deliveries.delivered !== n || Object.keys(d.deliveries).length !== 1)
       problems.push(`${label}: deliveries ${JSON.stringify(d.deliveries)}, expected ${n} delivered`);
-    const { type: _t, settledAt, cpuMs, ...store } = d;
+    const { type: _t, settledAt, cpuMs, mainCpuMs, ...store } = d;
     const t0 = started.startAt;
     return {
       backend,
@@ -263,6 +274,9 @@ async function mlgridDrain(rx: Receiver, backend: Backend, batch: number, n: num
       seedMs: seeded.ms,
       mlgridCpu: r2(cpuMs / (settledAt - t0)),
       cpuUsPerEvent: r2(((cpuMs - started.readyCpuMs) * 1000) / n),
+      ...(mainCpuMs !== undefined && started.readyMainCpuMs !== undefined
+        ? { mainCpuUsPerEvent: r2(((mainCpuMs - started.readyMainCpuMs) * 1000) / n) }
+        : {}),
       receiverCpu: r2(got.cpuMs / (got.atAll - t0)),
       connections: rep.connections,
       avgRequestBytes: Math.round(rep.bytes / rep.requests),
@@ -610,6 +624,7 @@ async function main(): Promise<void> {
   let stores = list('stores', ['sqlite', 'postgres']) as Backend[];
   const roundsArg = arg('rounds');
   const ROUNDS = typeof roundsArg === 'string' ? Number(roundsArg) : 1;
+  const mlgridOnly = arg('mlgrid-only') !== undefined;
   const connArg = arg('connections');
   const CONNS = typeof connArg === 'string' ? connArg.split(',').map(Number) : [8, RATIO_CONNS];
   const pgWhy = stores.includes('postgres') ? await postgresReachable() : undefined;
@@ -643,7 +658,7 @@ async function main(): Promise<void> {
         };
         // Raw rate at 8 connections and at mlgrid's 64 (its undici pool size per origin) before the mlgrid runs,
         // and at 64 again after them: the ratio uses the mean of the two 64-connection figures.
-        for (const c of CONNS) await raw(c, 'before');
+        if (!mlgridOnly) for (const c of CONNS) await raw(c, 'before');
         for (const b of stores) {
           const x = await mlgridDrain(
             rx,
@@ -655,10 +670,11 @@ async function main(): Promise<void> {
           say(
             `mlgrid ${b} ${shape}: ${fmt(x.eventsPerSec)} ev/s steady, ${fmt(x.overallEventsPerSec)} overall ` +
               `(${x.connections} connections, all received in ${fmt(x.msToAll)} ms, settled ${fmt(x.msToSettled)} ms; ` +
-              `mlgrid CPU ${fmt2(x.cpuUsPerEvent)} µs/event)`,
+              `mlgrid CPU ${fmt2(x.cpuUsPerEvent)} µs/event` +
+              (x.mainCpuUsPerEvent !== undefined ? `, main thread ${fmt2(x.mainCpuUsPerEvent)})` : ')'),
           );
         }
-        if (stores.length > 0) await raw(RATIO_CONNS, 'after');
+        if (stores.length > 0 && !mlgridOnly) await raw(RATIO_CONNS, 'after');
         if (shape === 'single') round.rawSingle = raws;
         else round.rawBatch = raws;
       }

@@ -66,7 +66,8 @@ function day(rand: () => number, date: string, rows: number, shifted: boolean): 
     const charges = Math.min(140, Math.max(20, normal(rand, shifted ? 95 : 65, 15)));
     const calls = poisson(rand, shifted ? 2.5 : 1.2);
     const c = rand();
-    const contract = c < (shifted ? 0.7 : 0.5) ? 'month-to-month' : c < (shifted ? 0.9 : 0.8) ? 'one-year' : 'two-year';
+    const contract =
+      c < (shifted ? 0.7 : 0.5) ? 'month-to-month' : c < (shifted ? 0.9 : 0.8) ? 'one-year' : 'two-year';
     const z =
       -3 + 0.05 * (charges - 65) + 0.5 * calls - 0.04 * tenure + (contract === 'month-to-month' ? 0.8 : 0);
     const churned = rand() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
@@ -112,5 +113,8 @@ export function writeData(dir = DATA_DIR): { baseline: string; live: string } {
     renameSync(tmp, path);
     return path;
   };
-  return { baseline: write('baseline.csv', toCsv(baselineRows())), live: write('live.csv', toCsv(liveRows())) };
+  return {
+    baseline: write('baseline.csv', toCsv(baselineRows())),
+    live: write('live.csv', toCsv(liveRows())),
+  };
 }

@@ -8,12 +8,12 @@
  * step (deploy.automation.yml) on `churn-step`. A version tagged deploy=true, stage=prod is deployed by both; one
  * without those tags by neither; a redelivered event deploys nothing twice.
  */
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeliveryAttemptView } from '@mlgrid/client';
 import { createEndpoint, registerModel, score, writeModel } from '../churn/setup.js';
-import { localized, mlgrid } from '../lib/cli.js';
+import { mlgrid } from '../lib/cli.js';
 import { automationRuns, runSummary, waitForRuns, type AutomationRun } from '../lib/rest.js';
 import { isEntry, runAsScript } from '../lib/run.js';
 import { openSession, type ExampleOptions, type Session } from '../lib/session.js';
@@ -58,7 +58,7 @@ async function run(s: Session): Promise<DeployOnTagsResult> {
   const { out, client, rg, ws } = s;
   if (!s.functionsDir) {
     throw new ExampleError(
-      'this example puts the Python function into the server\'s functions directory: set MLGRID_FUNCTIONS_DIR to ' +
+      "this example puts the Python function into the server's functions directory: set MLGRID_FUNCTIONS_DIR to " +
         "the running mlgrid's (mlgrid serve --functions-dir / MLGRID_FUNCTIONS_DIR; default <data-dir>/functions)",
     );
   }
@@ -80,23 +80,28 @@ async function run(s: Session): Promise<DeployOnTagsResult> {
   out.step('(a) The Python function, subscribed to ModelRegistered');
   const fnDir = join(s.functionsDir, app);
   mkdirSync(fnDir, { recursive: true });
+  s.onCleanup(`the function's folder ${fnDir}`, async () => rmSync(fnDir, { recursive: true, force: true }));
   copyFileSync(FUNCTION_SOURCE, join(fnDir, 'deploy_on_tags.py'));
   out.info(`copied deploy_on_tags.py into the functions directory (${fnDir})`);
   // The function acts as its own principal: Contributor on this workspace only, its key in a file only the
   // server's user can read (not in the function's env, which Readers can see).
   const principal = `deploy-on-tags-fn${s.suffix}`;
-  const p = await client.principals.create(principal, { principalType: 'ServicePrincipal', displayName: 'deploy_on_tags.py' });
+  const p = await client.principals.create(principal, {
+    principalType: 'ServicePrincipal',
+    displayName: 'deploy_on_tags.py',
+  });
   s.onCleanup(`principal ${principal}`, () => client.principals.delete(principal));
   await client.roleAssignments.create(s.wsId, { role: 'Contributor', principalId: p.properties.objectId });
   const keyFile = join(fnDir, 'deployer.key');
   writeFileSync(keyFile, `${p.properties.newKey!.key}\n`, { mode: 0o600 });
   chmodSync(keyFile, 0o600);
   out.info(`principal ${principal}: Contributor on the workspace; its key in deployer.key (mode 600)`);
+  // prettier-ignore
   await mlgrid(s, [
     'function', 'create', '-g', rg, '--app', app, '-n', FUNCTION_NAME,
     '--command', 'python3 deploy_on_tags.py', '--timeout', '120',
     '--env', `DEPLOY_SERVER=${s.url}`, `DEPLOY_ENDPOINT=${endpoints.fn}`,
-  ]); // prettier-ignore
+  ]);
   const functionId = `/subscriptions/${s.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Web/sites/${app}/functions/${FUNCTION_NAME}`;
   s.onCleanup(`function ${app}/${FUNCTION_NAME}`, () =>
     fetch(`${s.url}${functionId}?api-version=${FUNCTIONS_API}`, {
@@ -104,18 +109,30 @@ async function run(s: Session): Promise<DeployOnTagsResult> {
       headers: { authorization: `Bearer ${s.key}` },
     }),
   );
+  // prettier-ignore
   await mlgrid(s, [
     'eventgrid', 'event-subscription', 'create', '--name', FN_SUBSCRIPTION,
     '--source-resource-id', s.wsId, '--endpoint-type', 'azurefunction', '--endpoint', functionId,
     '--included-event-types', 'Microsoft.MachineLearningServices.ModelRegistered',
-  ]); // prettier-ignore
+  ]);
   s.onCleanup('the function subscription', () => client.eventSubscriptions.delete(s.wsId, FN_SUBSCRIPTION));
   out.ok(`ModelRegistered → AzureFunction ${app}/${FUNCTION_NAME} (keeps ${endpoints.fn} up to date)`);
 
   out.step('(b) The built-in deployModel step, from deploy.automation.yml');
   out.block(readFileSync(AUTOMATION_FILE, 'utf8').replace(/^(#.*\n)+\n?/, ''));
-  const file = localized(s, AUTOMATION_FILE, { 'endpoint: churn-step': `endpoint: ${endpoints.step}` });
-  await mlgrid(s, ['automation', 'create', '-g', rg, '-w', ws, '-n', AUTOMATION, '-f', s.suffix ? file : AUTOMATION_FILE]);
+  await mlgrid(s, [
+    'automation',
+    'create',
+    '-g',
+    rg,
+    '-w',
+    ws,
+    '-n',
+    AUTOMATION,
+    '-f',
+    AUTOMATION_FILE,
+    ...(s.suffix ? ['--set', `steps[0].rules[0].endpoint=${endpoints.step}`] : []),
+  ]);
   s.onCleanup(`automation ${AUTOMATION}`, () =>
     mlgrid(s, ['automation', 'delete', '-g', rg, '-w', ws, '-n', AUTOMATION], { print: false }),
   );
@@ -124,7 +141,9 @@ async function run(s: Session): Promise<DeployOnTagsResult> {
   const watcher = await startWatcher(out);
   try {
     await watcher.subscribe(client, s.wsId, 'example-watcher', ['ModelRegistered', 'ModelDeployed']);
-    s.onCleanup('the watcher subscription', () => client.eventSubscriptions.delete(s.wsId, 'example-watcher'));
+    s.onCleanup('the watcher subscription', () =>
+      client.eventSubscriptions.delete(s.wsId, 'example-watcher'),
+    );
     return await scenario(s, watcher, endpoints, functionId);
   } finally {
     await watcher.close();
@@ -140,9 +159,15 @@ async function scenario(
   const { out, client, rg, ws } = s;
   const wait = s.timeout(120_000);
   const registered = (version: string) =>
-    watcher.waitFor(`ModelRegistered for churn:${version}`, (e) => e.eventType.endsWith('ModelRegistered') && e.data.modelVersion === version, wait);
+    watcher.waitFor(
+      `ModelRegistered for churn:${version}`,
+      (e) => e.eventType.endsWith('ModelRegistered') && e.data.modelVersion === version,
+      wait,
+    );
   const deployedOn = (version: string, endpoint: string) => (e: GridEvent) =>
-    e.eventType.endsWith('ModelDeployed') && e.data.modelIds === `churn:${version}` && e.data.serviceName === endpoint;
+    e.eventType.endsWith('ModelDeployed') &&
+    e.data.modelIds === `churn:${version}` &&
+    e.data.serviceName === endpoint;
 
   out.step('Registering churn:2 tagged deploy=true, stage=prod');
   const v2 = writeModel(join(s.scratch, 'models', 'churn-2'), {
@@ -182,7 +207,9 @@ async function scenario(
   const since = e2.eventTime;
   const replayed = await client.eventSubscriptions.replay(s.wsId, FN_SUBSCRIPTION, since);
   await client.eventSubscriptions.replay(s.wsId, `automation-${AUTOMATION}`, since);
-  out.info(`replayed the ${replayed.enqueued} ModelRegistered event(s) since churn:2's to the function and to the automation`);
+  out.info(
+    `replayed the ${replayed.enqueued} ModelRegistered event(s) since churn:2's to the function and to the automation`,
+  );
   const again = await functionAttempt(s, e2.id, wait, attempt2.id);
   out.info(`the function said: ${oneLine(again.responseExcerpt)}`);
   await waitUntil(
@@ -200,7 +227,8 @@ async function scenario(
     const ofV2 = list.filter((d) => d.properties.model.toLowerCase().endsWith('/models/churn/versions/2'));
     if (ofV2.length !== 1) throw new ExampleError(`${ep} has ${ofV2.length} deployments of churn:2`);
     const deployed = watcher.events.filter(deployedOn('2', ep)).length;
-    if (deployed !== 1) throw new ExampleError(`ModelDeployed of churn:2 on ${ep} was raised ${deployed} times`);
+    if (deployed !== 1)
+      throw new ExampleError(`ModelDeployed of churn:2 on ${ep} was raised ${deployed} times`);
   }
   out.ok('each endpoint has one deployment of churn:2, and ModelDeployed was raised once per endpoint');
 
@@ -208,7 +236,9 @@ async function scenario(
   const scores: DeployOnTagsResult['scores'] = {};
   for (const ep of Object.values(endpoints)) {
     scores[ep] = await score(s, ep);
-    out.info(`${ep}: answered by ${scores[ep].deployment} (${scores[ep].model}): ${JSON.stringify(scores[ep].predictions)}`);
+    out.info(
+      `${ep}: answered by ${scores[ep].deployment} (${scores[ep].model}): ${JSON.stringify(scores[ep].predictions)}`,
+    );
     if (scores[ep].deployment !== 'churn-v2') {
       throw new ExampleError(`${ep} was answered by ${scores[ep].deployment}, not churn-v2`);
     }
@@ -229,13 +259,19 @@ async function functionAttempt(s: Session, eventId: string, timeoutMs: number, a
   let seenAfter = afterId === undefined;
   const attempts = await waitUntil(
     'the Python function to handle the event',
-    async () => (await s.client.eventSubscriptions.deliveryAttempts(s.wsId, FN_SUBSCRIPTION, { top: 1000 })).value,
+    async () =>
+      (await s.client.eventSubscriptions.deliveryAttempts(s.wsId, FN_SUBSCRIPTION, { top: 1000 })).value,
     (list) => {
       seenAfter = afterId === undefined || list.some((a) => a.id === afterId);
       return pick(list).some((a) => a.outcome === 'Succeeded');
     },
     timeoutMs,
-    { show: (list) => pick(list).map((a) => `${a.outcome}: ${oneLine(a.responseExcerpt)}`).join(' | ') || 'no attempt yet' },
+    {
+      show: (list) =>
+        pick(list)
+          .map((a) => `${a.outcome}: ${oneLine(a.responseExcerpt)}`)
+          .join(' | ') || 'no attempt yet',
+    },
   );
   function pick(list: DeliveryAttemptView[]) {
     const from = afterId === undefined ? 0 : list.findIndex((a) => a.id === afterId) + 1;
@@ -249,7 +285,10 @@ async function runFor(s: Session, eventId: string, timeoutMs: number): Promise<A
     s,
     AUTOMATION,
     'the automation run for the event',
-    (list) => list.some((r) => r.properties.events?.some((e) => e.id === eventId) && r.properties.status === 'Succeeded'),
+    (list) =>
+      list.some(
+        (r) => r.properties.events?.some((e) => e.id === eventId) && r.properties.status === 'Succeeded',
+      ),
     timeoutMs,
   );
   return runs.find((r) => r.properties.events?.some((e) => e.id === eventId))!;
@@ -258,7 +297,9 @@ async function runFor(s: Session, eventId: string, timeoutMs: number): Promise<A
 async function noDeploymentOf(s: Session, endpoints: { fn: string; step: string }, version: string) {
   for (const ep of Object.values(endpoints)) {
     const list = await s.client.onlineDeployments.list(s.rg, s.ws, ep);
-    const hit = list.find((d) => d.properties.model.toLowerCase().endsWith(`/models/churn/versions/${version}`));
+    const hit = list.find((d) =>
+      d.properties.model.toLowerCase().endsWith(`/models/churn/versions/${version}`),
+    );
     if (hit) throw new ExampleError(`churn:${version} was deployed on ${ep} as ${hit.name}`);
   }
 }

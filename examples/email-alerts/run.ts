@@ -33,7 +33,8 @@ export interface EmailAlertsResult {
 
 const COMMANDS = {
   ok: 'echo "epoch 1/3 loss=0.52"; echo "epoch 2/3 loss=0.31"; echo "epoch 3/3 loss=0.22"; echo "model saved"',
-  broken: 'echo "loading data/churn-2025-03.csv"; echo "FileNotFoundError: data/churn-2025-03.csv" >&2; exit 1',
+  broken:
+    'echo "loading data/churn-2025-03.csv"; echo "FileNotFoundError: data/churn-2025-03.csv" >&2; exit 1',
   cancelled: 'echo "waiting for a GPU"; sleep 60',
 };
 
@@ -62,13 +63,17 @@ async function run(s: Session): Promise<EmailAlertsResult> {
   out.step('Creating the automation from alerts.automation.yml with the CLI');
   out.block(readFileSync(AUTOMATION_FILE, 'utf8').replace(/^(#.*\n)+\n?/, ''));
   await mlgrid(s, ['automation', 'create', '-g', rg, '-w', ws, '-n', AUTOMATION, '-f', AUTOMATION_FILE]);
-  s.onCleanup(`automation ${AUTOMATION}`, () => mlgrid(s, ['automation', 'delete', '-g', rg, '-w', ws, '-n', AUTOMATION], { print: false }));
+  s.onCleanup(`automation ${AUTOMATION}`, () =>
+    mlgrid(s, ['automation', 'delete', '-g', rg, '-w', ws, '-n', AUTOMATION], { print: false }),
+  );
   out.ok(`automation ${AUTOMATION} created; its trigger is an event subscription on the workspace`);
 
   const watcher = await startWatcher(out);
   try {
     await watcher.subscribe(client, s.wsId, 'example-watcher', ['RunCompleted', 'RunStatusChanged']);
-    s.onCleanup('the watcher subscription', () => client.eventSubscriptions.delete(s.wsId, 'example-watcher'));
+    s.onCleanup('the watcher subscription', () =>
+      client.eventSubscriptions.delete(s.wsId, 'example-watcher'),
+    );
     const mails: CaughtMail[] = [];
     if (s.smtp) {
       s.smtp.onMail = (m) => {
@@ -80,7 +85,12 @@ async function run(s: Session): Promise<EmailAlertsResult> {
     out.step('Submitting three Command jobs: one completes, one fails, one is cancelled');
     const submit = (name: string, command: string) =>
       client.jobs.create(rg, ws, name, {
-        properties: { jobType: 'Command', command, environmentId: 'azureml:examples-shell:1', experimentName: 'churn' },
+        properties: {
+          jobType: 'Command',
+          command,
+          environmentId: 'azureml:examples-shell:1',
+          experimentName: 'churn',
+        },
       });
     for (const [k, name] of Object.entries(JOBS) as [keyof typeof JOBS, string][]) {
       await submit(name, COMMANDS[k]);
@@ -97,7 +107,10 @@ async function run(s: Session): Promise<EmailAlertsResult> {
     out.info(`cancelled ${JOBS.cancelled}`);
     const finals: Record<string, JobOut> = {};
     for (const name of Object.values(JOBS)) {
-      finals[name] = await client.jobs.waitFor(rg, ws, name, { timeoutMs: s.timeout(60_000), intervalMs: 200 });
+      finals[name] = await client.jobs.waitFor(rg, ws, name, {
+        timeoutMs: s.timeout(60_000),
+        intervalMs: 200,
+      });
       out.ok(`${name}: ${finals[name].properties.status}`);
     }
     expectStatus(finals, JOBS.ok, 'Completed');
@@ -114,16 +127,25 @@ async function run(s: Session): Promise<EmailAlertsResult> {
     );
     for (const r of [...runs].reverse()) {
       const e = r.properties.events?.[0];
-      out.info(`run ${r.name.slice(0, 8)}… on ${e?.eventType.split('.').pop()} ${e?.subject.split('/').pop()}: ${runSummary(r)}`);
+      out.info(
+        `run ${r.name.slice(0, 8)}… on ${e?.eventType.split('.').pop()} ${e?.subject.split('/').pop()}: ${runSummary(r)}`,
+      );
     }
     const sent = runs.filter((r) => r.properties.status === 'Succeeded');
     const skipped = runs.filter((r) => r.properties.status === 'Skipped');
     if (sent.length !== 2 || skipped.length !== 1) {
-      throw new ExampleError(`expected 2 mails sent and 1 skipped run, got ${runs.map(runSummary).join(' | ')}`);
+      throw new ExampleError(
+        `expected 2 mails sent and 1 skipped run, got ${runs.map(runSummary).join(' | ')}`,
+      );
     }
 
     if (s.smtp) {
-      await waitUntil('two mails at the catcher', async () => mails.length, (n) => n >= 2, s.timeout(30_000));
+      await waitUntil(
+        'two mails at the catcher',
+        async () => mails.length,
+        (n) => n >= 2,
+        s.timeout(30_000),
+      );
       out.step('The mails, as received by the SMTP server');
       for (const m of mails) {
         out.info(`From: ${m.from}`);
@@ -135,9 +157,12 @@ async function run(s: Session): Promise<EmailAlertsResult> {
       for (const name of [JOBS.ok, JOBS.broken]) {
         if (!subjects.includes(name)) throw new ExampleError(`no mail about ${name} (mails: ${subjects})`);
       }
-      if (subjects.includes(JOBS.cancelled)) throw new ExampleError(`a mail about ${JOBS.cancelled} was sent`);
+      if (subjects.includes(JOBS.cancelled))
+        throw new ExampleError(`a mail about ${JOBS.cancelled} was sent`);
     } else {
-      out.step('The mails were sent by mlgrid to its own SMTP server (MLGRID_SMTP_URL); the run records say:');
+      out.step(
+        'The mails were sent by mlgrid to its own SMTP server (MLGRID_SMTP_URL); the run records say:',
+      );
       for (const r of sent) out.info(JSON.stringify(r.properties.steps[0]?.output ?? {}));
     }
     return {

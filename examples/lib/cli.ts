@@ -3,15 +3,17 @@
  * Node.js start) — against the session's server. The command is printed as the user would type it (without
  * the server and key, which come from MLGRID_SERVER / MLGRID_KEY in a shell).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import { runCli } from '../../packages/server/src/cli/program.js';
 import type { Session } from './session.js';
 import { ExampleError } from './wait.js';
 
 /** Runs `mlgrid <args>`; returns its stdout, throws an ExampleError with its stderr when it fails. */
 export async function mlgrid(s: Session, args: string[], opts: { print?: boolean } = {}): Promise<string> {
-  const shown = args.map((a) => (a.startsWith('/') && existsSync(a) ? relative(process.cwd(), a) || '.' : a));
+  const shown = args.map((a) =>
+    a.startsWith(`${process.cwd()}/`) && existsSync(a) ? relative(process.cwd(), a) : a,
+  );
   if (opts.print !== false) s.out.info(`$ mlgrid ${shown.map(quote).join(' ')}`);
   let stdout = '';
   let stderr = '';
@@ -20,27 +22,13 @@ export async function mlgrid(s: Session, args: string[], opts: { print?: boolean
     { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
   );
   if (code !== 0) {
-    throw new ExampleError(`mlgrid ${shown.join(' ')} failed (exit ${code}): ${stderr.trim() || stdout.trim()}`);
+    throw new ExampleError(
+      `mlgrid ${shown.join(' ')} failed (exit ${code}): ${stderr.trim() || stdout.trim()}`,
+    );
   }
   return stdout;
 }
 
 function quote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * A copy of a definition file in the run's scratch folder with values replaced (an absolute path of this clone,
- * a server-wide name with the run's suffix): the CLI's `--set` cannot reach into lists such as `steps`.
- */
-export function localized(s: Session, file: string, replace: Record<string, string>): string {
-  let text = readFileSync(file, 'utf8');
-  for (const [from, to] of Object.entries(replace)) {
-    if (from === to) continue;
-    if (!text.includes(from)) throw new ExampleError(`${basename(file)} no longer contains '${from}'`);
-    text = text.split(from).join(to);
-  }
-  const copy = join(s.scratch, basename(file));
-  writeFileSync(copy, text);
-  return copy;
 }

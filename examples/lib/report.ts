@@ -59,7 +59,8 @@ export function reporter(to?: (line: string) => void): Reporter {
       const lines = text.replace(/\s+$/, '').split('\n');
       const shown = lines.slice(0, maxLines);
       for (const l of shown) write(paint(`   │ ${l}`, 'dim'));
-      if (lines.length > shown.length) write(paint(`   │ … (${lines.length - shown.length} more lines)`, 'dim'));
+      if (lines.length > shown.length)
+        write(paint(`   │ … (${lines.length - shown.length} more lines)`, 'dim'));
     },
     fail(text) {
       write(`   ${paint('✘', 'red', 'bold')} ${paint(text, 'red')}`);

@@ -52,7 +52,8 @@ export async function automationRuns(s: Session, name: string): Promise<Automati
   return (await rest<{ value: AutomationRun[] }>(s, 'GET', `${automationPath(s, name)}/runs`)).value;
 }
 
-export const isFinalRun = (r: AutomationRun) => ['Succeeded', 'Failed', 'Skipped'].includes(r.properties.status);
+export const isFinalRun = (r: AutomationRun) =>
+  ['Succeeded', 'Failed', 'Skipped'].includes(r.properties.status);
 
 /** Waits until the automation has runs satisfying `ok`; a failed run is reported with its error at once. */
 export async function waitForRuns(
@@ -67,7 +68,8 @@ export async function waitForRuns(
     async () => {
       const runs = await automationRuns(s, name);
       const failed = runs.find((r) => r.properties.status === 'Failed');
-      if (failed) throw new ExampleError(`automation ${name}: run ${failed.name} failed: ${runSummary(failed)}`);
+      if (failed)
+        throw new ExampleError(`automation ${name}: run ${failed.name} failed: ${runSummary(failed)}`);
       return runs;
     },
     ok,
@@ -79,8 +81,6 @@ export async function waitForRuns(
 /** "Succeeded: mail: mailed 1 recipient(s)" / "Skipped: condition not met". */
 export function runSummary(r: AutomationRun): string {
   const p = r.properties;
-  const steps = p.steps
-    .map((st) => `${st.name}: ${st.error?.message ?? st.summary ?? st.status}`)
-    .join('; ');
+  const steps = p.steps.map((st) => `${st.name}: ${st.error?.message ?? st.summary ?? st.status}`).join('; ');
   return `${p.status}${p.reason ? ` (${p.reason})` : ''}${steps ? `: ${steps}` : ''}`;
 }

@@ -26,7 +26,14 @@ export async function runAsScript(main: (opts: ExampleOptions) => Promise<unknow
     out.ok(`done in ${out.elapsed()}`);
   } catch (err) {
     code = 1;
-    out.fail(err instanceof ExampleError ? err.message : String((err as Error)?.stack ?? err));
+    const e = err as Error;
+    if (err instanceof ExampleError || !(err instanceof Error)) out.fail(String(e?.message ?? err));
+    else
+      out.fail(
+        process.env.MLGRID_EXAMPLES_DEBUG
+          ? String(e.stack)
+          : `${e.name}: ${e.message} (MLGRID_EXAMPLES_DEBUG=1 shows where)`,
+      );
   } finally {
     await Promise.allSettled([...openSessions].map((s) => s.close()));
   }

@@ -14,6 +14,7 @@ import { MlgridClient } from '@mlgrid/client';
 import { startServer, type RunningServer } from 'mlgrid';
 import { reporter, type Reporter } from './report.js';
 import { startSmtpCatcher, type SmtpCatcher } from './smtp-catcher.js';
+import { ExampleError } from './wait.js';
 
 export interface ExampleOptions {
   out?: Reporter;
@@ -122,6 +123,7 @@ export async function openSession(opts: ExampleOptions, needs: SessionNeeds): Pr
       url = external.url.replace(/\/+$/, '');
       key = external.key;
       functionsDir = external.functionsDir;
+      await reachable(url);
       if (needs.smtp && external.smtpPort) smtp = await startSmtpCatcher(external.smtpPort);
       out.info(`using the mlgrid at ${url}`);
     } else {
@@ -199,4 +201,19 @@ export async function openSession(opts: ExampleOptions, needs: SessionNeeds): Pr
     throw err;
   }
   return session;
+}
+
+/** A clear message when nothing (or not mlgrid) answers at the URL given. */
+async function reachable(url: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new ExampleError(
+      `no mlgrid answers at ${url} (${cause}): start one, or unset MLGRID_URL to use an embedded one`,
+    );
+  }
+  await res.body?.cancel();
+  if (!res.ok) throw new ExampleError(`${url}/health answered ${res.status}: is this an mlgrid server?`);
 }

@@ -148,7 +148,7 @@ describe.skipIf(skip)('EventHub destinations → NATS JetStream', () => {
 
     await publish([ev('n1', 'eg', { runId: 'r-1' }), ev('n2', 'eg', { runId: 'r-2' }), ev('n3', 'other')]);
     const msgs = await consume(HUB, 2);
-    expect(msgs.map((m) => m.headers?.get('Nats-Msg-Id'))).toEqual(['n1:NATS-EG', 'n2:NATS-EG']);
+    expect(msgs.map((m) => m.headers?.get('Nats-Msg-Id'))).toEqual(['n1:nats-eg', 'n2:nats-eg']);
     const m = msgs[0]!;
     expect(m.subject).toBe(HUB);
     const h = (k: string) => m.headers?.get(k);

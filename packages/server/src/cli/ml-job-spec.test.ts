@@ -148,6 +148,15 @@ describe('parseSpec and --set', () => {
     expect(() => parseSpec('- a\n- b', 'job.yml')).toThrow('job.yml: must be a YAML mapping');
     expect(parseSpec('', 'job.yml')).toEqual({});
   });
+  it('--set reaches into lists by index, as steps.0.x or az-style steps[0].x, and refuses a bad index', () => {
+    const doc = { steps: [{ name: 'a', job: { code: '.' } }, { name: 'b' }] };
+    const out = applySets(doc, ['steps.0.job.code=/abs/path', 'steps[1].name=c', 'steps[2]={name: d}']);
+    expect(out).toEqual({ steps: [{ name: 'a', job: { code: '/abs/path' } }, { name: 'c' }, { name: 'd' }] });
+    expect(doc.steps[0]!.job!.code).toBe('.');
+    expect(() => applySets(doc, ['steps.5.name=x'])).toThrow(/'steps' is a list of 2: '5' is not an index/);
+    expect(() => applySets(doc, ['steps.x=1'])).toThrow(/is a list of 2/);
+  });
+
   it('--set overrides nested keys, reading values as YAML, without changing the original', () => {
     const doc = parseSpec('command: x\ninputs: {lr: 0.1}\n', 'job.yml');
     const out = applySets(doc, [

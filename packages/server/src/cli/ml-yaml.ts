@@ -66,9 +66,18 @@ export function applySets(doc: Json, sets: readonly string[]): Json {
   const out = structuredClone(doc);
   for (const item of sets) {
     const eq = item.indexOf('=');
-    const path = eq < 0 ? '' : item.slice(0, eq).trim();
+    // az's list syntax `steps[0].name` is the same as `steps.0.name`.
+    const path =
+      eq < 0
+        ? ''
+        : item
+            .slice(0, eq)
+            .trim()
+            .replace(/\[(\d+)\]/g, '.$1');
     if (path === '' || path.split('.').some((p) => p === '')) {
-      throw new Error(`--set: '${item}' is not key=value (nested keys with dots: inputs.lr=0.1)`);
+      throw new Error(
+        `--set: '${item}' is not key=value (nested keys with dots: inputs.lr=0.1, steps[0].name=x)`,
+      );
     }
     const raw = item.slice(eq + 1);
     let value: unknown;
@@ -78,12 +87,20 @@ export function applySets(doc: Json, sets: readonly string[]): Json {
       value = raw;
     }
     const keys = path.split('.');
-    let cur: Json = out;
-    for (const k of keys.slice(0, -1)) {
-      if (!isMap(cur[k])) cur[k] = {};
-      cur = cur[k] as Json;
+    let cur: Json | unknown[] = out;
+    for (const [i, k] of keys.entries()) {
+      if (Array.isArray(cur) && !(/^\d+$/.test(k) && Number(k) <= cur.length)) {
+        throw new Error(
+          `--set: '${keys.slice(0, i).join('.')}' is a list of ${cur.length}: '${k}' is not an index in it`,
+        );
+      }
+      const c = cur as Record<string, unknown>;
+      if (i === keys.length - 1) c[k] = value;
+      else {
+        if (!isMap(c[k]) && !Array.isArray(c[k])) c[k] = {};
+        cur = c[k] as Json | unknown[];
+      }
     }
-    cur[keys.at(-1)!] = value;
   }
   return out;
 }

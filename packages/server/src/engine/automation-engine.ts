@@ -34,6 +34,7 @@ import {
 } from './automation-docs.js';
 import { AutomationIntake, type AcceptOutcome } from './automation-intake.js';
 import { executeRun, type RunnerDeps } from './automation-runner.js';
+import { Alarm } from './alarm.js';
 
 export type { AcceptOutcome } from './automation-intake.js';
 
@@ -62,7 +63,7 @@ export class AutomationEngine {
   readonly owner = `automation-${randomUUID()}`;
   private stopped = true;
   private loop?: Promise<void>;
-  private wakeUp?: () => void;
+  private readonly alarm = new Alarm();
   private woken = false;
   private firstTick = true;
   private lastPrune = 0;
@@ -100,7 +101,7 @@ export class AutomationEngine {
 
   wake(): void {
     this.woken = true;
-    this.wakeUp?.();
+    this.alarm.wake();
   }
 
   /** The automation was deleted: abort its runs here. */
@@ -137,17 +138,7 @@ export class AutomationEngine {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = undefined;
-        done();
-      };
-    });
+    return this.alarm.sleep(ms);
   }
 
   /** One look at every automation with work: take over lapsed runs, start due ones; returns the next due time. */

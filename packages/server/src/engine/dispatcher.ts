@@ -27,6 +27,7 @@ import type { DeadLetterWriter } from './dead-letter-writer.js';
 import { GroupCommit } from './group-commit.js';
 import { takeBatch, type Lane } from './lane.js';
 import type { Metrics } from './metrics.js';
+import { Alarm } from './alarm.js';
 
 export interface DispatcherOptions {
   owner?: string;
@@ -60,7 +61,7 @@ export class Dispatcher {
   private readonly settler: GroupCommit<Unit>;
   private stopped = true;
   private loop?: Promise<void>;
-  private wakeUp?: () => void;
+  private readonly alarm = new Alarm();
   /** Leased deliveries in memory: queued, in flight, or being settled. */
   private held = 0;
   private requests = 0;
@@ -110,7 +111,7 @@ export class Dispatcher {
 
   /** New work was committed: look now instead of at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.alarm.wake();
   }
 
   /**
@@ -208,17 +209,7 @@ export class Dispatcher {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = undefined;
-        done();
-      };
-    });
+    return this.alarm.sleep(ms);
   }
 
   private notify(): void {
@@ -265,16 +256,20 @@ export class Dispatcher {
       // A dead letter is settled once its file is written (LocalDirectory destinations), never before.
       if (u.status === 'deadlettered') dead = true;
     }
-    const done = () => {
-      this.held -= rows;
-      this.notify();
-    };
     return (
       dead ? this.deadLetters.flush().then(() => this.settler.add(units)) : this.settler.add(units)
-    ).then(done, (err) => {
-      this.log.error({ err }, 'settling deliveries failed; their leases will lapse');
-      done();
-    });
+    ).then(
+      () => this.settled(rows),
+      (err) => {
+        this.log.error({ err }, 'settling deliveries failed; their leases will lapse');
+        this.settled(rows);
+      },
+    );
+  }
+
+  private settled(rows: number): void {
+    this.held -= rows;
+    this.notify();
   }
 
   /** Everything queued in the lane, all at once: for outcomes that do not need an attempt. */
@@ -314,41 +309,39 @@ export class Dispatcher {
       if (batch.length === 0) continue;
       this.requests++;
       this.perOrigin.set(origin, busy + 1);
-      const ctx = {
-        rec,
-        spec,
-        target,
-        origin,
-        batching,
-        timeScale: this.opts.timeScale,
-        random: this.random,
-      };
-      const release = () => {
-        this.requests--;
-        const n = (this.perOrigin.get(origin) ?? 1) - 1;
-        if (n > 0) this.perOrigin.set(origin, n);
-        else this.perOrigin.delete(origin);
-      };
+      const { timeScale } = this.opts;
+      const ctx = { rec, spec, target, origin, batching, timeScale, random: this.random };
       attemptBatch(ctx, batch, this.health, this.deadLetters, this.now, this.metrics).then(
-        (units) => {
-          // The slot is free as soon as the answer is in; the settlement commits on its own.
-          release();
-          void this.settle(units);
-          this.unblock();
-        },
-        (err) => {
-          release();
-          this.log.error({ err, subscription: lane.key }, 'delivery failed unexpectedly');
-          this.held -= batch.length; // still leased: the lease lapses and they are claimed again
-          this.notify();
-          this.unblock();
-        },
+        (units) => this.answered(origin, units),
+        (err) => this.failedAttempt(origin, lane.key, batch.length, err),
       );
     }
     if (lane.head >= lane.queue.length && this.lanes.get(lane.key) === lane) {
       this.lanes.delete(lane.key);
       this.blocked.delete(lane);
     }
+  }
+
+  /** The slot is free as soon as the answer is in; the settlement commits on its own. */
+  private answered(origin: string, units: Unit[]): void {
+    this.release(origin);
+    void this.settle(units);
+    this.unblock();
+  }
+
+  private failedAttempt(origin: string, subscription: string, n: number, err: unknown): void {
+    this.release(origin);
+    this.log.error({ err, subscription }, 'delivery failed unexpectedly');
+    this.held -= n; // still leased: the lease lapses and they are claimed again
+    this.notify();
+    this.unblock();
+  }
+
+  private release(origin: string): void {
+    this.requests--;
+    const n = (this.perOrigin.get(origin) ?? 1) - 1;
+    if (n > 0) this.perOrigin.set(origin, n);
+    else this.perOrigin.delete(origin);
   }
 
   private unblock(): void {

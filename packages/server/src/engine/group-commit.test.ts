@@ -22,8 +22,9 @@ function controlled() {
   return { calls, commit, max: () => maxInFlight };
 }
 const turn = () => new Promise((r) => setImmediate(r));
+/** Up to 2 s (a count of turns was shorter than a 5 ms commit delay on a fast, idle machine). */
 const until = async (pred: () => boolean) => {
-  for (let i = 0; i < 1000 && !pred(); i++) await turn();
+  for (const end = Date.now() + 2000; !pred() && Date.now() < end;) await turn();
 };
 
 describe('GroupCommit', () => {

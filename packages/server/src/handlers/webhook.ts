@@ -127,8 +127,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly resolve: (r: SendResult) => void,
   ) {}
 
-  /** Set by Deadlines: unlinks this node once the result is in. */
-  onDone?: () => void;
+  /** The deadline list holding this request until its result is in. */
+  list?: Deadlines;
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -213,7 +213,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finish(r: SendResult): void {
     this.done = true;
     this.chunks = undefined;
-    this.onDone?.();
+    this.list?.remove(this);
     this.resolve(r);
   }
 }
@@ -235,7 +235,7 @@ class Deadlines {
   private armedFor = Infinity;
 
   add(x: Exchange): void {
-    x.onDone = () => this.remove(x);
+    x.list = this;
     x.prev = this.tail;
     if (this.tail) this.tail.next = x;
     else this.head = x;
@@ -243,8 +243,8 @@ class Deadlines {
     if (this.timer === undefined) this.arm();
   }
 
-  private remove(x: Exchange): void {
-    x.onDone = undefined;
+  remove(x: Exchange): void {
+    x.list = undefined;
     if (x.prev) x.prev.next = x.next;
     else if (this.head === x) this.head = x.next;
     if (x.next) x.next.prev = x.prev;
@@ -280,7 +280,8 @@ class Deadlines {
   }
 }
 
-function errorCode(err: unknown): string | undefined {
+/** The first `code` along an error's cause chain (undici wraps socket errors). */
+export function errorCode(err: unknown): string | undefined {
   let e = err as { code?: string; cause?: unknown } | undefined;
   for (let i = 0; e && i < 4; i++) {
     if (typeof e.code === 'string') return e.code;

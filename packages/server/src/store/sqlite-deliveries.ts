@@ -13,7 +13,7 @@
 import type Database from 'better-sqlite3';
 import type { AttemptRecord, ClaimedDelivery, DeliveryLease, Settlement } from './types.js';
 
-/** A claim row: id, next_attempt_at, subscription_key, attempts, created_at, event_seq, event_id, schema, body, published_at. */
+/** id, next_attempt_at, subscription_key, attempts, created_at, event_seq, event_id, schema, body, published_at */
 type ClaimRow = [number, number, string, number, number, number, string, string, string, number];
 
 interface Lease {

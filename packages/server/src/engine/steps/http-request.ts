@@ -10,6 +10,7 @@ import type { EgressGuard } from '../../core/egress.js';
 import { StepError, type StepContext, type StepKind } from '../../core/automation-step.js';
 import { invalid } from '../../core/errors.js';
 import { array, integer, isObject, object, oneOf, string, type Json } from '../../core/validate.js';
+import { errorCode } from '../../handlers/webhook.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -166,15 +167,6 @@ async function send(agent: Agent, guard: EgressGuard | undefined, step: HttpRequ
     },
     summary: `${step.method} ${url.origin} → ${status}`,
   };
-}
-
-function errorCode(err: unknown): string | undefined {
-  let e = err as { code?: string; cause?: unknown } | undefined;
-  for (let i = 0; e && i < 4; i++) {
-    if (typeof e.code === 'string') return e.code;
-    e = e.cause as typeof e;
-  }
-  return undefined;
 }
 
 async function readLimited(
