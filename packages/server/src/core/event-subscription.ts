@@ -302,7 +302,8 @@ function parseDestination(raw: unknown, path: string): EventSubscriptionDestinat
 function parseMqtt(p: Json, pp: string): Pick<DestinationProperties, 'topic' | 'qos' | 'retain'> {
   const tp = `${pp}.topic`;
   const topic = required(p.topic, tp);
-  if (/[+#\u0000]/.test(topic)) throw invalid(tp, "must be a topic name: no wildcards ('+', '#') or NUL");
+  if (/[+#]/.test(topic) || topic.includes('\0'))
+    throw invalid(tp, "must be a topic name: no wildcards ('+', '#') or NUL");
   if (topic.startsWith('$')) throw invalid(tp, "must not start with '$' (reserved for the broker)");
   if (Buffer.byteLength(topic, 'utf8') > 65535) throw invalid(tp, 'must be at most 65535 bytes');
   const qos = absent(p.qos) ? 1 : integer(p.qos, `${pp}.qos`, 0, 1);

@@ -229,4 +229,3 @@ export function renderFunction(doc: FunctionDoc): Json {
     },
   };
 }
-

@@ -34,7 +34,10 @@ export interface DeliveryTarget {
 export interface DestinationHandler {
   readonly endpointTypes: readonly EndpointType[];
   /** Synchronous and cheap (called per request): no I/O here; look things up inside `send`. */
-  target(dest: EventSubscriptionDestination, subscription: EventSubscriptionRecord): DeliveryTarget | undefined;
+  target(
+    dest: EventSubscriptionDestination,
+    subscription: EventSubscriptionRecord,
+  ): DeliveryTarget | undefined;
   close?(): Promise<void>;
 }
 
