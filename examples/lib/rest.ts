@@ -1,7 +1,8 @@
 /**
- * Plain REST calls for the resources the SDK has no class for yet (automations, functions): the same
+ * Automation runs through the SDK (`client.automations.runs`), and `rest` for plain calls to the same
  * Azure-shaped routes the CLI uses, with the session's key as Bearer.
  */
+import type { AutomationRunOut } from '@mlgrid/client';
 import type { Session } from './session.js';
 import { ExampleError, waitUntil } from './wait.js';
 
@@ -28,28 +29,13 @@ export async function rest<T = Record<string, unknown>>(
   return (text ? JSON.parse(text) : {}) as T;
 }
 
-export interface AutomationRun {
-  name: string;
-  properties: {
-    status: 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
-    reason?: string;
-    events?: { id: string; eventType: string; subject: string }[];
-    steps: {
-      name: string;
-      type: string;
-      status: string;
-      summary?: string;
-      output?: Record<string, unknown>;
-      error?: { message: string };
-    }[];
-  };
-}
+export type AutomationRun = AutomationRunOut;
 
 export const automationPath = (s: Session, name: string) => `${s.wsId}/automations/${name}`;
 
 /** The automation's runs, newest first. */
-export async function automationRuns(s: Session, name: string): Promise<AutomationRun[]> {
-  return (await rest<{ value: AutomationRun[] }>(s, 'GET', `${automationPath(s, name)}/runs`)).value;
+export function automationRuns(s: Session, name: string): Promise<AutomationRun[]> {
+  return s.client.automations.runs.list(s.rg, s.ws, name);
 }
 
 export const isFinalRun = (r: AutomationRun) =>

@@ -3,8 +3,11 @@ import type { EventSubscriptionOut, EventSubscriptionPatch, TopicKeys, TopicOut 
 import { OnlineDeployments, OnlineEndpoints } from './endpoints.js';
 import { Principals, RoleAssignments } from './access.js';
 import { Artifacts } from './artifacts.js';
+import { Automations } from './automations.js';
+import { Connections } from './connections.js';
 import { DataAssets } from './data.js';
 import { DataDrift } from './drift.js';
+import { Functions } from './functions.js';
 import { Lineage } from './lineage.js';
 import { JobReports, type MetricIn, type MetricSeriesOut, type StatusReportIn } from './run.js';
 import { API_VERSIONS, seg, Transport, type FetchLike } from './http.js';
@@ -79,6 +82,12 @@ export class MlgridClient {
   readonly dataDrift: DataDrift;
   /** Chains an automation started (see lineage.ts): by correlation id, or from a job, model version or deployment. */
   readonly lineage: Lineage;
+  /** Automations (see automations.ts): definitions, manual triggers, runs. */
+  readonly automations: Automations;
+  /** Local functions (see functions.ts): `AzureFunction` destinations run as local processes. */
+  readonly functions: Functions;
+  /** Broker connections (see connections.ts, admin key): the brokers behind queue destinations. */
+  readonly connections: Connections;
   private readonly http: Transport;
 
   constructor(opts: MlgridClientOptions) {
@@ -99,6 +108,9 @@ export class MlgridClient {
     this.data = new DataAssets(this.http, this);
     this.dataDrift = new DataDrift(this.http, this);
     this.lineage = new Lineage(this.http, this);
+    this.automations = new Automations(this.http, this);
+    this.functions = new Functions(this.http, this);
+    this.connections = new Connections(this.http);
   }
 
   /** `/subscriptions/{s}`: the widest event-subscription scope. */

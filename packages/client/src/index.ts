@@ -8,4 +8,7 @@ export * from './artifacts.js';
 export * from './data.js';
 export * from './drift.js';
 export * from './lineage.js';
+export * from './automations.js';
+export * from './functions.js';
+export * from './connections.js';
 export * from './run.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { carriedCorrelationId, lineageOf, parseManualEvent, triggerFromStored } from './automation-event.js';
-import { endRun, retryDelayMs, skippedRun, startedRun } from './automation-run.js';
+import { endRun, renderClaimedRun, retryDelayMs, skippedRun, startedRun } from './automation-run.js';
 
 const WS = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws';
 
@@ -149,5 +149,33 @@ describe('run records', () => {
       10_000, 20_000, 25_000, 25_000,
     ]);
     expect(retryDelayMs(steps[0]!.retry, 2, 0.001)).toBe(20);
+  });
+});
+
+describe('renderClaimedRun', () => {
+  it('shows a claimed run whose record is not written yet as Running, with its times', () => {
+    const out = renderClaimedRun('/a', {
+      runId: 'r1',
+      key: 'k',
+      eventIds: ['e1', 'e2'],
+      queuedAt: Date.UTC(2026, 0, 1),
+      startedAt: Date.UTC(2026, 0, 1, 0, 0, 5),
+      owner: 'node-1',
+      leaseUntil: 0,
+    });
+    expect(out).toEqual({
+      id: '/a/runs/r1',
+      name: 'r1',
+      type: expect.any(String),
+      properties: {
+        runId: 'r1',
+        status: 'Running',
+        key: 'k',
+        eventCount: 2,
+        queuedAt: '2026-01-01T00:00:00.000Z',
+        startedAt: '2026-01-01T00:00:05.000Z',
+        steps: [],
+      },
+    });
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { Lineage, TriggerEvent } from './automation-step.js';
 import type { StepDef } from './automation-def.js';
-import type { QueuedRun } from './automation-storm.js';
+import type { QueuedRun, RunningRun } from './automation-storm.js';
 
 export const RUN_STATUSES = ['Queued', 'Running', 'Succeeded', 'Failed', 'Skipped'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -155,6 +155,24 @@ export function renderQueuedRun(automationId: string, q: QueuedRun): Record<stri
       eventCount: q.eventIds.length,
       queuedAt: new Date(q.queuedAt).toISOString(),
       notBefore: new Date(q.notBefore).toISOString(),
+      steps: [],
+    },
+  };
+}
+
+/** A run a node has claimed but whose record it has not written yet: shown as Running, not as missing. */
+export function renderClaimedRun(automationId: string, r: RunningRun): Record<string, unknown> {
+  return {
+    id: `${automationId}/runs/${r.runId}`,
+    name: r.runId,
+    type: RUN_TYPE,
+    properties: {
+      runId: r.runId,
+      status: 'Running',
+      key: r.key,
+      eventCount: r.eventIds.length,
+      queuedAt: new Date(r.queuedAt).toISOString(),
+      startedAt: new Date(r.startedAt).toISOString(),
       steps: [],
     },
   };

@@ -16,6 +16,7 @@ import {
 } from '../core/automation-def.js';
 import { parseManualEvent } from '../core/automation-event.js';
 import {
+  renderClaimedRun,
   renderQueuedRun,
   renderRun,
   RUN_STATUSES,
@@ -163,11 +164,16 @@ export class AutomationService {
       throw invalid('top', 'must be an integer from 1 to 1000');
     const state = (await this.store.getResource(stateKey(rec.key)))?.spec as AutomationState | undefined;
     const queued = (state?.queue ?? []).map((qr) => ({ at: qr.queuedAt, out: renderQueuedRun(doc.id, qr) }));
-    const recorded = (await this.store.listResources({ kind: RUN_KIND, parentKey: rec.key })).map((r) => {
+    const records = await this.store.listResources({ kind: RUN_KIND, parentKey: rec.key });
+    const recorded = records.map((r) => {
       const run = r.spec as RunDoc;
       return { at: Date.parse(run.queuedAt), out: renderRun(doc.id, run) };
     });
-    return [...queued, ...recorded]
+    const written = new Set(records.map((r) => (r.spec as RunDoc).runId));
+    const claimed = (state?.running ?? [])
+      .filter((r) => !written.has(r.runId))
+      .map((r) => ({ at: r.queuedAt, out: renderClaimedRun(doc.id, r) }));
+    return [...queued, ...claimed, ...recorded]
       .filter((r) => status === undefined || (r.out.properties as { status: string }).status === status)
       .sort((a, b) => b.at - a.at)
       .slice(0, top)
@@ -189,8 +195,11 @@ export class AutomationService {
       return out;
     }
     const state = (await this.store.getResource(stateKey(rec.key)))?.spec as AutomationState | undefined;
-    const q = state?.queue.find((x) => x.runId.toLowerCase() === runId.toLowerCase());
+    const same = (x: { runId: string }) => x.runId.toLowerCase() === runId.toLowerCase();
+    const q = state?.queue.find(same);
     if (q) return renderQueuedRun(doc.id, q);
+    const claimed = state?.running.find(same);
+    if (claimed) return renderClaimedRun(doc.id, claimed);
     throw notFound('automation run', `${doc.id}/runs/${runId}`);
   }
 
