@@ -4,14 +4,12 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDeliveryRequest } from '../src/core/delivery-format.js';
-import type { BrokerConnection, ConnectionDirectory, SendContext } from '../src/handlers/destination.js';
 import { NatsHandler } from '../src/handlers/nats.js';
-import type { EventSubscriptionRecord } from '../src/store/types.js';
 import { armEventGrid, closedPort } from './helpers/arm-eventgrid.js';
 import { BROKERS, skipWithoutBroker } from './helpers/brokers.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/until.js';
+import { directory, ev, oneEvent, request } from './helpers/broker-kit.js';
 
 const skip = await skipWithoutBroker('nats', 'EventHub → NATS JetStream');
 const RUN = randomBytes(4).toString('hex');
@@ -27,45 +25,6 @@ const STREAMS: Record<string, string> = {
 const TOPIC = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventGrid/topics/nats-${RUN}`;
 const esPath = (n: string) => `${TOPIC}/providers/Microsoft.EventGrid/eventSubscriptions/${n}`;
 const deserializer = new EventGridDeserializer();
-
-const ev = (id: string, prefix: string, data: object = {}) => ({
-  id,
-  eventType: 'Microsoft.MachineLearningServices.RunCompleted',
-  subject: `experiments/e/runs/${prefix}-${id}`,
-  eventTime: '2026-01-01T00:00:00.000Z',
-  dataVersion: '2',
-  data,
-});
-
-/** A literal directory (our own port) for handler-level tests. */
-const directory = (conns: BrokerConnection[]): ConnectionDirectory => ({
-  forResource: async (id) => conns.find((c) => id.toLowerCase().startsWith(c.resourceId.toLowerCase())),
-});
-
-/** A one-event send context as the dispatcher builds it. */
-function oneEvent(eventId: string): SendContext {
-  const body = JSON.stringify(ev(eventId, 'h'));
-  return {
-    subscription: { name: 'h' } as EventSubscriptionRecord,
-    batch: [
-      {
-        id: `d-${eventId}`,
-        subscriptionKey: 'k',
-        attempts: 0,
-        createdAt: 0,
-        event: { seq: '1', eventId, schema: 'EventGridSchema', body, publishedAt: 0 },
-      },
-    ],
-  };
-}
-const request = (eventId: string) =>
-  buildDeliveryRequest({
-    events: [{ schema: 'EventGridSchema', event: ev(eventId, 'h') }],
-    deliverySchema: 'EventGridSchema',
-    batching: false,
-    subscriptionName: 'h',
-    deliveryCount: 0,
-  });
 
 describe.skipIf(skip)('EventHub destinations → NATS JetStream', () => {
   let s: TestServer;

@@ -3,14 +3,12 @@ import { EventGridDeserializer } from '@azure/eventgrid';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDeliveryRequest } from '../src/core/delivery-format.js';
-import type { BrokerConnection, ConnectionDirectory, SendContext } from '../src/handlers/destination.js';
 import { DEFAULT_QUEUE_TTL_SECONDS, RedisHandler } from '../src/handlers/redis.js';
-import type { EventSubscriptionRecord } from '../src/store/types.js';
 import { armEventGrid, closedPort } from './helpers/arm-eventgrid.js';
 import { BROKERS, skipWithoutBroker } from './helpers/brokers.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/until.js';
+import { directory, ev, oneEvent, request } from './helpers/broker-kit.js';
 
 const skip = await skipWithoutBroker('redis', 'StorageQueue → Redis');
 const RUN = randomBytes(4).toString('hex');
@@ -24,34 +22,6 @@ const esPath = (n: string) => `${TOPIC}/providers/Microsoft.EventGrid/eventSubsc
 const q = (name: string) => `mlgrid-test-${RUN}-${name}`;
 const deserializer = new EventGridDeserializer();
 
-const ev = (id: string, prefix: string, data: object = {}) => ({
-  id,
-  eventType: 'Microsoft.MachineLearningServices.RunCompleted',
-  subject: `experiments/e/runs/${prefix}-${id}`,
-  eventTime: '2026-01-01T00:00:00.000Z',
-  dataVersion: '2',
-  data,
-});
-
-const directory = (conns: BrokerConnection[]): ConnectionDirectory => ({
-  forResource: async (id) => conns.find((c) => id.toLowerCase().startsWith(c.resourceId.toLowerCase())),
-});
-function oneEvent(eventId: string): SendContext {
-  const body = JSON.stringify(ev(eventId, 'h'));
-  const event = { seq: '1', eventId, schema: 'EventGridSchema', body, publishedAt: 0 };
-  return {
-    subscription: { name: 'h' } as EventSubscriptionRecord,
-    batch: [{ id: `d-${eventId}`, subscriptionKey: 'k', attempts: 0, createdAt: 0, event }],
-  };
-}
-const request = (eventId: string) =>
-  buildDeliveryRequest({
-    events: [{ schema: 'EventGridSchema', event: ev(eventId, 'h') }],
-    deliverySchema: 'EventGridSchema',
-    batching: false,
-    subscriptionName: 'h',
-    deliveryCount: 0,
-  });
 /** Stream entry fields ([k, v, k, v …]) → object. */
 const fieldsOf = (flat: string[]) =>
   Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));

@@ -153,6 +153,7 @@ describe.each([
     expect((await error(await s.arm('GET', `${SITE}/functions/f/extra`), 404)).code).toBe('RouteNotFound');
   });
 
+  // RBAC does not depend on the store: checked once, on SQLite (shows as skipped on PostgreSQL).
   it.skipIf(skip || backend === 'postgres')(
     'lets Owner and Contributor write functions, Reader only read',
     async () => {
