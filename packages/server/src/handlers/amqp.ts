@@ -16,6 +16,14 @@ import type { OutgoingRequest } from '../core/delivery-format.js';
 import type { EgressGuard } from '../core/egress.js';
 import { brokerEgressDenied } from '../services/connections.js';
 import {
+  elapsed,
+  failureOf,
+  resolveConnection,
+  SendFailure,
+  timeoutResult,
+  within,
+} from './broker-common.js';
+import {
   handlerFailure,
   handlerSuccess,
   type BrokerConnection,
@@ -104,33 +112,18 @@ export class AmqpHandler implements DestinationHandler {
     req: OutgoingRequest,
     ctx: SendContext,
   ): Promise<SendResult> {
-    const started = Date.now();
-    const ms = () => Date.now() - started;
-    let conn: BrokerConnection | undefined;
+    const started = performance.now();
+    let conn: BrokerConnection;
     try {
-      conn = await this.directory.forResource(resourceId);
+      const type = entity.kind === 'exchange' ? 'ServiceBusTopic' : 'ServiceBusQueue';
+      conn = await resolveConnection(this.directory, resourceId, 'amqp', type, started);
     } catch (err) {
-      return handlerFailure(`the connection registry could not be read: ${(err as Error).message}`, ms());
-    }
-    if (!conn) {
-      return handlerFailure(`NotFound: no broker connection is registered for '${resourceId}'`, ms());
-    }
-    if (conn.kind !== 'amqp') {
-      return handlerFailure(`the connection '${conn.name}' is ${conn.kind}; ${entity.kind}s need amqp`, ms());
+      return err instanceof SendFailure ? err.result : failureOf(err, started);
     }
     const where = `${entity.kind} '${entity.name}' on ${maskUrl(conn.url)}`;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<SendResult>((resolve) => {
-      timer = setTimeout(
-        () => resolve({ result: { kind: 'timeout' }, durationMs: ms(), excerpt: `no confirm from ${where}` }),
-        this.opts.timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([timeout, this.publish(conn, entity, req, ctx, where, ms)]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(this.publish(conn, entity, req, ctx, where, started), this.opts.timeoutMs, () =>
+      timeoutResult(started, `the confirm from ${where}`),
+    );
   }
 
   private async publish(
@@ -139,20 +132,17 @@ export class AmqpHandler implements DestinationHandler {
     req: OutgoingRequest,
     ctx: SendContext,
     where: string,
-    ms: () => number,
+    started: number,
   ): Promise<SendResult> {
+    const ms = () => elapsed(started);
     const link = this.link(conn);
     try {
       await this.open(link);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException & { refused?: string };
-      if (e.refused)
-        return { result: { kind: 'refused', reason: e.refused }, durationMs: ms(), excerpt: e.refused };
-      const message = `cannot reach ${maskUrl(conn.url)}: ${e.message}`;
-      if (e.code && /^E[A-Z]+$/.test(e.code)) {
-        return { result: { kind: 'network', code: e.code }, durationMs: ms(), excerpt: message };
-      }
-      return handlerFailure(message, ms());
+      const refused = (err as { refused?: string }).refused;
+      if (refused)
+        return { result: { kind: 'refused', reason: refused }, durationMs: ms(), excerpt: refused };
+      return failureOf(err, started, conn, `cannot reach ${maskUrl(conn.url)}: `);
     }
     if (entity.kind === 'exchange') {
       const exists = await this.exchangeExists(link, entity.name);

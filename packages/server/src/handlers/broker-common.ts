@@ -6,6 +6,7 @@ import type { EgressGuard } from '../core/egress.js';
 import { brokerEgressDenied } from '../services/connections.js';
 import type { BrokerConnection, ConnectionDirectory, SendResult } from './destination.js';
 import { handlerFailure } from './destination.js';
+import { errorCode } from './webhook.js';
 
 export interface BrokerHandlerOptions {
   /** Per attempt, connecting included (the delivery timeout, Azure: 30 s). */
@@ -78,25 +79,17 @@ export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The first `code` on an error or its causes (ECONNREFUSED, ENOTFOUND, …). */
-export function errorCode(err: unknown): string | undefined {
-  let e = err as { code?: unknown; cause?: unknown } | undefined;
-  for (let i = 0; e && i < 4; i++) {
-    if (typeof e.code === 'string' && e.code !== '') return e.code;
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}
-
 const SOCKET_CODES = /^(E[A-Z]+|ERR_TLS.*|.*CERT.*)$/;
 
 /**
  * A transport error (refused, reset, DNS, TLS) → the dispatcher's `network` outcome (SocketError /
  * ResolutionError / TimedOut, as for webhooks); anything else → a retryable handler failure.
  */
+/** `prefix` is mlgrid's own text (never a secret); the error's message is scrubbed. */
 export function failureOf(err: unknown, started: number, conn?: BrokerConnection, prefix = ''): SendResult {
   const code = errorCode(err);
-  const excerpt = scrub(`${prefix}${messageOf(err)}`, conn);
+  // Only the client's message can carry the password; the prefix is ours (a masked URL may name the user).
+  const excerpt = `${prefix}${scrub(messageOf(err), conn)}`.slice(0, EXCERPT_CHARS);
   if (code && SOCKET_CODES.test(code)) {
     return { result: { kind: 'network', code }, durationMs: elapsed(started), excerpt };
   }

@@ -280,11 +280,11 @@ class Deadlines {
   }
 }
 
-/** The first `code` along an error's cause chain (undici wraps socket errors). */
+/** The first `code` along an error's cause chain (undici and broker clients wrap socket errors). */
 export function errorCode(err: unknown): string | undefined {
-  let e = err as { code?: string; cause?: unknown } | undefined;
+  let e = err as { code?: unknown; cause?: unknown } | undefined;
   for (let i = 0; e && i < 4; i++) {
-    if (typeof e.code === 'string') return e.code;
+    if (typeof e.code === 'string' && e.code !== '') return e.code;
     e = e.cause as typeof e;
   }
   return undefined;
