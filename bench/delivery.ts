@@ -46,7 +46,7 @@ import { PG_URL, publishBody, scanIds, seqOf, storedEvent, SUBSCRIPTION } from '
 import { arg, fmt, fmt2, median, percentile, QUICK, table, writeJsonIfAsked } from './lib/util.js';
 
 const N_SINGLE = QUICK ? 5_000 : 40_000;
-const N_BATCH = QUICK ? 20_000 : 60_000;
+const N_BATCH = QUICK ? 20_000 : Number(process.env.BENCH_BATCH_EVENTS ?? 60_000);
 const BASE_WARMUP_MS = QUICK ? 300 : 1000;
 const BASE_MS = QUICK ? 1000 : 4000;
 const LAT_RATE = 1000;

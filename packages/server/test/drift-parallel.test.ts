@@ -169,6 +169,8 @@ describe.skipIf(process.platform !== 'linux')('monitor runs on servers with 1 an
     expect(one).toBeGreaterThanOrEqual(1);
     expect(afterParallel - before).toBe(2 * one);
 
+    // Stopping a server also ends its store's claim reader thread (started before `before` was counted),
+    // so the counts may fall below these bounds; none may stay above them.
     await parallel.stop();
     servers.splice(servers.indexOf(parallel), 1);
     expect(
@@ -176,7 +178,7 @@ describe.skipIf(process.platform !== 'linux')('monitor runs on servers with 1 an
         async () => threadCount(),
         (n) => n <= before + one,
       ),
-    ).toBe(before + one);
+    ).toBeLessThanOrEqual(before + one);
     await serial.stop();
     servers.splice(servers.indexOf(serial), 1);
     expect(
@@ -184,6 +186,6 @@ describe.skipIf(process.platform !== 'linux')('monitor runs on servers with 1 an
         async () => threadCount(),
         (n) => n <= before,
       ),
-    ).toBe(before);
+    ).toBeLessThanOrEqual(before);
   });
 });

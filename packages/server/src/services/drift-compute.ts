@@ -8,7 +8,8 @@
  * threads − 1 classifier workers it starts and keeps (core/drift/classifier-parallel.ts, nested workers).
  * Folds are seeded per fold, so the result is bit-identical to the serial `computeDrift` whatever the count.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
 import { driftClassifier } from '../core/drift/classifier.js';
 import { driftClassifierParallel, driftClassifierPoolStats } from '../core/drift/classifier-parallel.js';
 import {
@@ -131,21 +132,8 @@ export class DriftWorker {
   }
 }
 
-/**
- * Under tsx/vitest this module is TypeScript source, and a worker does not inherit the tsx loader on Node 20:
- * the worker then registers tsx itself before importing the TypeScript worker module (the classifier workers
- * it starts do the same in classifier-parallel.ts).
- */
 function spawn(): Worker {
-  const ts = import.meta.url.endsWith('.ts');
-  const url = new URL(ts ? './drift-compute-worker.ts' : './drift-compute-worker.js', import.meta.url);
-  const w = ts
-    ? new Worker(
-        `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })` +
-          `.catch((e) => { console.error(e); process.exit(1); });`,
-        { eval: true },
-      )
-    : new Worker(url);
+  const w = startWorker(import.meta.url, 'drift-compute-worker');
   w.unref();
   return w;
 }

@@ -1,6 +1,7 @@
 /**
- * SQLite claims and settlements. One process owns the file (exclusive lock) and releases every lease at start,
- * so a claim's lease lives in memory only: a claim is a read (no lease UPDATE, no transaction), and the rows it
+ * SQLite claims and settlements. One process owns the data directory (sqlite-store.ts locks it) and releases
+ * every lease at start, so a claim's lease lives in memory only: a claim is a read (no lease UPDATE, no write
+ * transaction; on a worker thread for files, sqlite-claim-reader.ts), and the rows it
  * returns are skipped by later claims until their lease lapses or they are settled. A crash loses the memory,
  * and the rows are simply pending again. Deliveries leased at birth (the fresh hand-off) also carry the lease in
  * their row (`lease_owner`, `next_attempt_at` = lease end), so the next start finds and releases them.
@@ -11,10 +12,17 @@
  * as much, measured).
  */
 import type Database from 'better-sqlite3';
+import type { ClaimReader, ClaimRow } from './sqlite-claim-reader.js';
 import type { AttemptRecord, ClaimedDelivery, DeliveryLease, Settlement } from './types.js';
 
-/** id, next_attempt_at, subscription_key, attempts, created_at, event_seq, event_id, schema, body, published_at */
-type ClaimRow = [number, number, string, number, number, number, string, string, string, number];
+interface Read {
+  /** Its number among the reads issued (see `tombs`). */
+  k: number;
+  t: number;
+  id: number;
+  want: number;
+  rows: Promise<ClaimRow[]>;
+}
 
 interface Lease {
   owner: string;
@@ -30,7 +38,6 @@ const PRUNE_AT = 20_000;
 const GROUP_MIN = 4;
 
 export class SqliteDeliveries {
-  private readonly claim: Database.Statement;
   private readonly due: Database.Statement;
   private readonly delivered: Database.Statement;
   private readonly deliveredMany: Database.Statement;
@@ -43,14 +50,25 @@ export class SqliteDeliveries {
   /** Owners whose leases were also written to rows. */
   private readonly durableOwners = new Set<string>();
   private cursor = START;
+  /** Claim reads issued so far. */
+  private issued = 0;
+  /**
+   * Settled ids whose leases ended, by the number of reads issued before the settlement committed: a read on the
+   * reader's thread may have started before that commit and still see the row pending, so its answer must not
+   * hand the row out again. Dropped once every such read has answered.
+   */
+  private readonly tombs = new Map<number, number>();
+  private readonly tombQueue: { tag: number; ids: readonly number[] }[] = [];
+  /**
+   * While a backlog lasts, the next page is read on the reader's thread while this one is delivered. Its rows
+   * are leased only when a claim takes them (a snapshot from before: the tombstones and leases still apply).
+   */
+  private ahead?: Read;
 
-  constructor(db: Database.Database) {
-    this.claim = db.prepare(`SELECT d.id, d.next_attempt_at, d.subscription_key, d.attempts, d.created_at,
-        d.event_seq, e.event_id, e.schema, e.body, e.published_at
-      FROM deliveries d JOIN events e ON e.seq = d.event_seq
-      WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.next_attempt_at, d.id) > (?, ?)
-      ORDER BY d.next_attempt_at, d.id LIMIT ?`);
-    this.claim.raw(true); // arrays, not an object per row
+  constructor(
+    db: Database.Database,
+    private readonly reader: ClaimReader,
+  ) {
     this.due = db.prepare(
       "SELECT id, next_attempt_at AS t FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at, id",
     );
@@ -78,23 +96,35 @@ export class SqliteDeliveries {
   adopt(fresh: readonly ClaimedDelivery[], lease: DeliveryLease): void {
     if (fresh.length === 0) return;
     this.durableOwners.add(lease.owner);
-    for (const d of fresh)
-      this.leases.set(Number(d.id), { owner: lease.owner, until: lease.until, durable: true });
+    const held: Lease = { owner: lease.owner, until: lease.until, durable: true };
+    for (const d of fresh) this.leases.set(Number(d.id), held);
   }
 
-  claimDue(q: { owner: string; limit: number; now: number; leaseUntil: number }): ClaimedDelivery[] {
+  async claimDue(q: {
+    owner: string;
+    limit: number;
+    now: number;
+    leaseUntil: number;
+  }): Promise<ClaimedDelivery[]> {
     const out: ClaimedDelivery[] = [];
+    const lease: Lease = { owner: q.owner, until: q.leaseUntil, durable: false }; // shared: one per claim
     let { t, id } = this.cursor;
     let fromStart = t === START.t;
     while (out.length < q.limit) {
       const want = q.limit - out.length;
-      const rows = this.claim.all(q.now, t, id, want) as ClaimRow[];
+      const read = this.read(t, id, q.now, want);
+      let rows = await read.rows;
+      const more = rows.length === read.want; // a full page: the due range goes on
+      if (rows.length > want) rows = rows.slice(0, want);
+      const k = read.k;
       for (const r of rows) {
         t = r[1];
         id = r[0];
         const held = this.leases.get(id);
         if (held !== undefined && held.until >= q.now) continue;
-        this.leases.set(id, { owner: q.owner, until: q.leaseUntil, durable: held?.durable ?? false });
+        const tomb = this.tombs.get(id);
+        if (tomb !== undefined && k <= tomb) continue; // settled after this read was issued
+        this.leases.set(id, held?.durable ? { ...lease, durable: true } : lease);
         out.push({
           id: String(id),
           subscriptionKey: r[2],
@@ -103,7 +133,11 @@ export class SqliteDeliveries {
           event: { seq: String(r[5]), eventId: r[6], schema: r[7], body: r[8], publishedAt: r[9] },
         });
       }
-      if (rows.length === want) continue;
+      this.bury(k);
+      if (more) {
+        if (this.reader.threaded) this.ahead = this.issue(t, id, q.now, q.limit);
+        continue;
+      }
       // The end of the due range: look once more from the start (rows may have become due behind the cursor).
       ({ t, id } = START);
       if (fromStart) break;
@@ -112,6 +146,28 @@ export class SqliteDeliveries {
     }
     this.cursor = { t, id };
     return out;
+  }
+
+  /** The read at this cursor: the one already in flight (read ahead by the last claim), or a new one. */
+  private read(t: number, id: number, now: number, want: number): Read {
+    const a = this.ahead;
+    this.ahead = undefined;
+    return a !== undefined && a.t === t && a.id === id ? a : this.issue(t, id, now, want);
+  }
+
+  private issue(t: number, id: number, now: number, want: number): Read {
+    const k = ++this.issued;
+    const rows = this.reader.read({ t, id, now, want });
+    rows.catch(() => {}); // a read ahead nobody takes may fail unobserved; a taken one rejects in claimDue
+    return { k, t, id, want, rows };
+  }
+
+  /** Every read up to the k-th has answered: tombstones it needed are no longer needed. */
+  private bury(k: number): void {
+    while (this.tombQueue.length > 0 && this.tombQueue[0]!.tag <= k) {
+      const { tag, ids } = this.tombQueue.shift()!;
+      for (const id of ids) if (this.tombs.get(id) === tag) this.tombs.delete(id);
+    }
   }
 
   /** The earliest time a pending delivery is due: held ones when their lease lapses. */
@@ -184,8 +240,14 @@ export class SqliteDeliveries {
     for (const id of ids) this.delivered.run(st.attempts, st.lastAttemptAt, code, st.lastOutcome, now, id);
   }
 
+  /** After the settlement committed: the leases end (see `tombs`). */
   forget(ids: readonly number[]): void {
-    for (const id of ids) this.leases.delete(id);
+    const tag = this.issued;
+    for (const id of ids) {
+      this.leases.delete(id);
+      this.tombs.set(id, tag);
+    }
+    if (ids.length > 0) this.tombQueue.push({ tag, ids });
   }
 
   /** Drops leases (all, or one owner's): in memory, and in the rows of fresh hand-offs. */
@@ -197,12 +259,17 @@ export class SqliteDeliveries {
       if (!l.durable) n++;
     }
     this.cursor = START;
+    this.ahead = undefined;
     if (owner === undefined) {
       this.durableOwners.clear();
       return n + this.releaseAll.run().changes;
     }
     if (!this.durableOwners.delete(owner)) return n; // nothing of this owner's in the rows: skip the scan
     return n + this.releaseOwner.run(owner).changes;
+  }
+
+  close(): Promise<void> {
+    return this.reader.close();
   }
 
   /** Forget lapsed leases nobody settled (e.g. rows deleted with their subscription). */

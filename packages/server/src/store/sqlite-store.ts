@@ -1,9 +1,14 @@
-/** SQLite adapter (better-sqlite3, WAL). One process owns a data directory: the file is locked exclusively. */
+/**
+ * SQLite adapter (better-sqlite3, WAL). One process owns a data directory: it holds an exclusive lock on
+ * `mlgrid.lock` for its lifetime (the OS drops it on a crash). The database itself is opened in normal locking
+ * mode so that the claim reader thread (sqlite-claim-reader.ts) can read it through its own connection.
+ */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MlgridError } from '../core/errors.js';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
+import { inThreadReader, workerReader } from './sqlite-claim-reader.js';
 import type {
   AttemptQuery,
   AttemptRecord,
@@ -53,10 +58,18 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
+/**
+ * The claim reader thread takes brief shared locks; a write that meets one waits this long (it never waits on
+ * another process: the lock file keeps others out).
+ */
+const LOCK_WAIT_MS = 5000;
+
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   readonly capabilities = { multiNode: false, notify: false };
   readonly db: Database.Database;
+  /** Held open for its exclusive lock: the data directory's owner. */
+  private readonly lock?: Database.Database;
   private durable = true;
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly ws: ReturnType<typeof prepareWorkspace>;
@@ -71,10 +84,13 @@ export class SqliteStore implements Store {
     const memory = opts.dataDir === ':memory:';
     if (!memory) mkdirSync(opts.dataDir, { recursive: true });
     const file = memory ? ':memory:' : join(opts.dataDir, 'mlgrid.db');
-    this.db = new Database(file, { timeout: 0 });
+    this.lock = memory ? undefined : new Database(join(opts.dataDir, 'mlgrid.lock'), { timeout: 0 });
+    this.db = new Database(file, { timeout: LOCK_WAIT_MS });
     try {
-      // EXCLUSIVE locking holds the file lock for the life of the connection; the OS drops it on a crash.
-      this.db.pragma('locking_mode = EXCLUSIVE');
+      // EXCLUSIVE locking holds the lock file's lock for the life of the connection.
+      this.lock?.pragma('locking_mode = EXCLUSIVE');
+      this.lock?.exec('BEGIN EXCLUSIVE; COMMIT');
+      if (memory) this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
       this.durable = (opts.synchronous ?? 'FULL') === 'FULL';
@@ -82,6 +98,7 @@ export class SqliteStore implements Store {
       this.db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (err) {
       this.db.close();
+      this.lock?.close();
       if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
         throw new MlgridError(
           'ServiceUnavailable',
@@ -99,7 +116,7 @@ export class SqliteStore implements Store {
     this.ws = prepareWorkspace(this.db);
     this.jobs = new SqliteJobs(this.db, (events, now) => this.appendSync(events, now));
     this.res = new SqliteResources(this.db, (events, now) => this.appendSync(events, now));
-    this.dl = new SqliteDeliveries(this.db);
+    this.dl = new SqliteDeliveries(this.db, memory ? inThreadReader(this.db) : workerReader(file));
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = this.db.prepare('PRAGMA synchronous = FULL');
   }
@@ -121,7 +138,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.dl.close();
     if (this.db.open) this.db.close();
+    if (this.lock?.open) this.lock.close();
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -402,7 +421,9 @@ export class SqliteStore implements Store {
   }
 
   async listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]> {
-    const rows = this.stmts.listDeliveries.all({
+    // Dead letters have their own partial index, which SQLite uses only for a literal status.
+    const st = q.status === 'deadlettered' ? this.stmts.listDeadLettered : this.stmts.listDeliveries;
+    const rows = st.all({
       sub: subscriptionKey,
       status: q.status ?? null,
       ids: q.ids ? JSON.stringify(q.ids.map(Number)) : null,
@@ -497,9 +518,8 @@ export class SqliteStore implements Store {
   }
 
   async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {
-    return Number(
-      (this.stmts.countDeliveries.get({ sub: subscriptionKey, status: status ?? null }) as Row).n,
-    );
+    const st = status === 'deadlettered' ? this.stmts.countDeadLettered : this.stmts.countDeliveries;
+    return Number((st.get({ sub: subscriptionKey, status: status ?? null }) as Row).n);
   }
 }
 
@@ -548,11 +568,8 @@ function prepare(db: Database.Database) {
     insertLeasedDelivery:
       p(`INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at,
         lease_owner, lease_until) VALUES (?, ?, 'pending', ?, ?, ?, ?)`),
-    listDeliveries: p(`SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
-      FROM deliveries d JOIN events e ON e.seq = d.event_seq
-      WHERE d.subscription_key = @sub AND (@status IS NULL OR d.status = @status) AND d.id > @after
-        AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
-      ORDER BY d.id LIMIT @limit`),
+    listDeliveries: p(listDeliveriesSql('(@status IS NULL OR d.status = @status)')),
+    listDeadLettered: p(listDeliveriesSql("d.status = 'deadlettered' AND @status = 'deadlettered'")),
     countPending: p("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"),
     listAttempts: p(`SELECT * FROM delivery_attempts WHERE subscription_key = @sub AND id > @after
         AND (@outcome IS NULL OR outcome = @outcome) AND (@failed = 0 OR outcome <> 'Succeeded')
@@ -576,7 +593,18 @@ function prepare(db: Database.Database) {
     countDeliveries: p(
       'SELECT count(*) AS n FROM deliveries WHERE subscription_key = @sub AND (@status IS NULL OR status = @status)',
     ),
+    countDeadLettered: p(
+      "SELECT count(*) AS n FROM deliveries WHERE subscription_key = @sub AND status = 'deadlettered' AND @status = 'deadlettered'",
+    ),
   };
+}
+
+function listDeliveriesSql(status: string): string {
+  return `SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
+    FROM deliveries d JOIN events e ON e.seq = d.event_seq
+    WHERE d.subscription_key = @sub AND ${status} AND d.id > @after
+      AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
+    ORDER BY d.id LIMIT @limit`;
 }
 
 function topicParams(r: TopicRecord) {

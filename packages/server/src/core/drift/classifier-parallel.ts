@@ -7,7 +7,8 @@
  * The only part of core/drift that is not pure.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../worker-thread.js';
 import {
   finishDriftClassifier,
   planDriftClassifier,
@@ -23,20 +24,8 @@ const pool: Worker[] = [];
 let queue: Promise<unknown> = Promise.resolve();
 let lastWorkerFolds = 0;
 
-/**
- * Built JavaScript: the worker file itself. TypeScript source (tsx, vitest): a Node 20 worker does not get
- * the parent's loader hooks, so a bootstrap registers tsx (a dev dependency) before importing the source.
- */
 function spawn(): Worker {
-  const ts = import.meta.url.endsWith('.ts');
-  const url = new URL(ts ? './classifier-worker.ts' : './classifier-worker.js', import.meta.url);
-  const w = ts
-    ? new Worker(
-        `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` +
-          `.catch((e) => { console.error(e); process.exit(1); });`,
-        { eval: true, execArgv: [] },
-      )
-    : new Worker(url);
+  const w = startWorker(import.meta.url, 'classifier-worker', { execArgv: [] });
   w.unref();
   const drop = () => {
     const i = pool.indexOf(w);
