@@ -8,6 +8,7 @@ import {
   inThreadReader,
   pack,
   unpack,
+  workerReader,
   type ClaimReader,
   type ClaimRow,
 } from '../src/store/sqlite-claim-reader.js';
@@ -114,19 +115,38 @@ describe('a file store', () => {
   });
   afterEach(() => dir.cleanup());
 
-  it('pages through a backlog read on its thread (with reads ahead) and refuses claims once closed', async () => {
+  it('pages through a backlog read on its thread (pages read ahead, claims of any size) and refuses claims once closed', async () => {
     const store = new SqliteStore({ dataDir: dir.dir, synchronous: 'NORMAL' });
     await seed(store, 1200, 1000);
     const seen: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      seen.push(...ids(await store.claimDeliveries({ owner: 'w', limit: 500, now: 1000, leaseUntil: 9000 })));
+    // Claims smaller than the pages read ahead leave the rest of a page to the next claim.
+    for (const limit of [300, 500, 120, 500, 500]) {
+      seen.push(...ids(await store.claimDeliveries({ owner: 'w', limit, now: 1000, leaseUntil: 9000 })));
     }
-    expect(seen).toHaveLength(1200);
-    expect(new Set(seen).size).toBe(1200);
-    expect(seen.slice(0, 3)).toEqual(['e0', 'e1', 'e2']);
+    expect(seen).toEqual(Array.from({ length: 1200 }, (_, i) => `e${i}`));
     await store.close();
     await expect(
       store.claimDeliveries({ owner: 'w', limit: 1, now: 1000, leaseUntil: 9000 }),
     ).rejects.toThrow(/closed/);
+  });
+});
+
+describe('a reader thread that dies', () => {
+  it('fails the reads in flight, then reads in-thread', async () => {
+    const store = new SqliteStore({ dataDir: ':memory:' });
+    try {
+      await seed(store, 2, 1000);
+      const dir = tempDir();
+      // The thread cannot open this file: it dies at start, as a crashed thread would.
+      const reader = workerReader(`${dir.dir}/missing/mlgrid.db`, inThreadReader(store.db));
+      const q = { t: Number.MIN_SAFE_INTEGER, id: 0, now: 1000, want: 10 };
+      await expect(reader.read(q)).rejects.toThrow();
+      expect((await reader.read(q)).map((r) => r[6])).toEqual(['e0', 'e1']);
+      await reader.close();
+      await expect(reader.read(q)).rejects.toThrow(/closed/);
+      dir.cleanup();
+    } finally {
+      await store.close();
+    }
   });
 });

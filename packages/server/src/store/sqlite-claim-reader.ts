@@ -103,12 +103,16 @@ export function unpack(p: ClaimPage): ClaimRow[] {
 
 type Reply = { k: number; page?: ClaimPage; error?: string };
 
-/** Reads on a worker thread, started by the first read. Replies come in the order of the requests. */
-export function workerReader(file: string): ClaimReader {
+/**
+ * Reads on a worker thread, started by the first read. Replies come in the order of the requests. Should the
+ * thread die, the reads in flight fail (their claim is retried at the next poll) and later ones use `fallback`.
+ */
+export function workerReader(file: string, fallback: ClaimReader): ClaimReader {
   let worker: Worker | undefined;
   const waiting = new Map<number, { resolve: (r: ClaimRow[]) => void; reject: (e: Error) => void }>();
   let next = 0;
   let dead: Error | undefined;
+  let closed = false;
   const fail = (err: Error) => {
     dead ??= err;
     for (const w of waiting.values()) w.reject(err);
@@ -132,7 +136,8 @@ export function workerReader(file: string): ClaimReader {
   return {
     threaded: true,
     read(q) {
-      if (dead) return Promise.reject(dead);
+      if (closed) return Promise.reject(new Error('store closed'));
+      if (dead) return fallback.read(q);
       worker ??= start();
       const k = ++next;
       worker.ref();
@@ -140,6 +145,7 @@ export function workerReader(file: string): ClaimReader {
       return new Promise((resolve, reject) => waiting.set(k, { resolve, reject }));
     },
     async close() {
+      closed = true;
       dead ??= new Error('store closed');
       await worker?.terminate();
     },

@@ -20,8 +20,13 @@ interface Read {
   k: number;
   t: number;
   id: number;
+  now: number;
   want: number;
   rows: Promise<ClaimRow[]>;
+  /** The rows, once they arrived. */
+  answer?: ClaimRow[];
+  /** Set on the rest of a page: whether the page was full. */
+  full?: boolean;
 }
 
 interface Lease {
@@ -34,6 +39,8 @@ interface Lease {
 const START = { t: Number.MIN_SAFE_INTEGER, id: 0 };
 /** Lapsed leases nobody settled (rows deleted meanwhile) are forgotten once this many leases are held. */
 const PRUNE_AT = 20_000;
+/** Pages read ahead of the claims while a backlog lasts (reader thread only). */
+const READ_AHEAD = 3;
 /** Delivered rows settled with one statement per shape from this many ids on (json_each beats per-row runs). */
 const GROUP_MIN = 4;
 
@@ -60,10 +67,12 @@ export class SqliteDeliveries {
   private readonly tombs = new Map<number, number>();
   private readonly tombQueue: { tag: number; ids: readonly number[] }[] = [];
   /**
-   * While a backlog lasts, the next page is read on the reader's thread while this one is delivered. Its rows
-   * are leased only when a claim takes them (a snapshot from before: the tombstones and leases still apply).
+   * While a backlog lasts, the next pages are read on the reader's thread while this one is delivered. Their
+   * rows are leased only when a claim takes them (a snapshot from before: the tombstones and leases apply).
    */
-  private ahead?: Read;
+  private ahead: Read[] = [];
+  /** The last read of the chain (the one a full answer extends). */
+  private tip?: Read;
 
   constructor(
     db: Database.Database,
@@ -114,8 +123,12 @@ export class SqliteDeliveries {
       const want = q.limit - out.length;
       const read = this.read(t, id, q.now, want);
       let rows = await read.rows;
-      const more = rows.length === read.want; // a full page: the due range goes on
-      if (rows.length > want) rows = rows.slice(0, want);
+      const more = read.full ?? rows.length === read.want; // a full page: the due range goes on
+      let rest: ClaimRow[] | undefined;
+      if (rows.length > want) {
+        rest = rows.slice(want);
+        rows = rows.slice(0, want);
+      }
       const k = read.k;
       for (const r of rows) {
         t = r[1];
@@ -134,10 +147,9 @@ export class SqliteDeliveries {
         });
       }
       this.bury(k);
-      if (more) {
-        if (this.reader.threaded) this.ahead = this.issue(t, id, q.now, q.limit);
-        continue;
-      }
+      // The rest of a page larger than this claim wanted is the next claim's first page.
+      if (rest) this.ahead.unshift({ ...read, t, id, rows: Promise.resolve(rest), answer: rest, full: more });
+      if (more) continue;
       // The end of the due range: look once more from the start (rows may have become due behind the cursor).
       ({ t, id } = START);
       if (fromStart) break;
@@ -148,23 +160,44 @@ export class SqliteDeliveries {
     return out;
   }
 
-  /** The read at this cursor: the one already in flight (read ahead by the last claim), or a new one. */
+  /** The read at this cursor: the next one read ahead, or a new one (the pages ahead are then dropped). */
   private read(t: number, id: number, now: number, want: number): Read {
-    const a = this.ahead;
-    this.ahead = undefined;
-    return a !== undefined && a.t === t && a.id === id ? a : this.issue(t, id, now, want);
+    const a = this.ahead.shift();
+    if (a !== undefined && a.t === t && a.id === id) {
+      this.extend();
+      return a;
+    }
+    this.ahead = [];
+    return (this.tip = this.issue(t, id, now, want));
   }
 
   private issue(t: number, id: number, now: number, want: number): Read {
-    const k = ++this.issued;
-    const rows = this.reader.read({ t, id, now, want });
-    rows.catch(() => {}); // a read ahead nobody takes may fail unobserved; a taken one rejects in claimDue
-    return { k, t, id, want, rows };
+    const read: Read = { k: ++this.issued, t, id, now, want, rows: this.reader.read({ t, id, now, want }) };
+    read.rows.then(
+      (rows) => {
+        read.answer = rows;
+        this.extend();
+      },
+      () => {}, // a read ahead nobody takes may fail unobserved; a taken one rejects in claimDue
+    );
+    return read;
   }
 
-  /** Every read up to the k-th has answered: tombstones it needed are no longer needed. */
+  /** A full page at the end of the chain: read the next one while the earlier ones are delivered. */
+  private extend(): void {
+    const tip = this.tip;
+    const rows = tip?.answer;
+    if (!this.reader.threaded || !rows || rows.length < tip.want || this.ahead.length >= READ_AHEAD) return;
+    const last = rows[rows.length - 1]!;
+    this.ahead.push((this.tip = this.issue(last[1], last[0], tip.now, tip.want)));
+  }
+
+  /**
+   * The k-th read has answered, and reads are taken in the order they were issued (the rest of a page keeps its
+   * number): tombstones only reads before the k-th need are no longer needed.
+   */
   private bury(k: number): void {
-    while (this.tombQueue.length > 0 && this.tombQueue[0]!.tag <= k) {
+    while (this.tombQueue.length > 0 && this.tombQueue[0]!.tag < k) {
       const { tag, ids } = this.tombQueue.shift()!;
       for (const id of ids) if (this.tombs.get(id) === tag) this.tombs.delete(id);
     }
@@ -259,7 +292,8 @@ export class SqliteDeliveries {
       if (!l.durable) n++;
     }
     this.cursor = START;
-    this.ahead = undefined;
+    this.ahead = [];
+    this.tip = undefined;
     if (owner === undefined) {
       this.durableOwners.clear();
       return n + this.releaseAll.run().changes;

@@ -116,7 +116,8 @@ export class SqliteStore implements Store {
     this.ws = prepareWorkspace(this.db);
     this.jobs = new SqliteJobs(this.db, (events, now) => this.appendSync(events, now));
     this.res = new SqliteResources(this.db, (events, now) => this.appendSync(events, now));
-    this.dl = new SqliteDeliveries(this.db, memory ? inThreadReader(this.db) : workerReader(file));
+    const inThread = inThreadReader(this.db);
+    this.dl = new SqliteDeliveries(this.db, memory ? inThread : workerReader(file, inThread));
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = this.db.prepare('PRAGMA synchronous = FULL');
   }
