@@ -71,17 +71,18 @@ export function pack(rows: ClaimRow[]): ClaimPage {
   const n = rows.length;
   const nums = new Float64Array(n * NUMS.length);
   const ends = new Uint32Array(n * TEXTS.length);
-  const parts: string[] = [];
+  const parts: string[] = new Array(n * TEXTS.length);
   let pos = 0;
-  rows.forEach((r, i) => {
-    NUMS.forEach((c, j) => (nums[i * NUMS.length + j] = r[c] as number));
-    TEXTS.forEach((c, j) => {
-      const s = r[c] as string;
-      parts.push(s);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    for (let j = 0; j < NUMS.length; j++) nums[i * NUMS.length + j] = r[NUMS[j]!] as number;
+    for (let j = 0; j < TEXTS.length; j++) {
+      const s = r[TEXTS[j]!] as string;
+      parts[i * TEXTS.length + j] = s;
       pos += s.length;
       ends[i * TEXTS.length + j] = pos;
-    });
-  });
+    }
+  }
   return { n, nums, text: parts.join(''), ends };
 }
 
@@ -126,8 +127,12 @@ export function workerReader(file: string, fallback: ClaimReader): ClaimReader {
       waiting.delete(m.k);
       if (waiting.size === 0) w.unref();
       if (!p) return;
-      if (m.page) p.resolve(unpack(m.page));
-      else p.reject(new Error(`claim read failed: ${m.error}`));
+      if (!m.page) return p.reject(new Error(`claim read failed: ${m.error}`));
+      try {
+        p.resolve(unpack(m.page));
+      } catch (err) {
+        p.reject(err as Error); // never thrown into the event loop
+      }
     });
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`claim reader thread exited (${code})`)));
