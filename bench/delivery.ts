@@ -23,6 +23,7 @@
  *   node --conditions=mlgrid-source --import tsx bench/delivery.ts [--json out.json] [--rounds 1]
  *        [--cases single,batch,latency] [--stores sqlite,postgres] [--connections 8,64]
  *
+ * BENCH_BATCH_EVENTS: events in the batch case (default 60,000).
  * BENCH_DATA_DIR: where the SQLite data goes (default: OS temp dir; must not be tmpfs).
  * BENCH_MLGRID_ARGS: extra node flags for the mlgrid children that deliver (not the seeding ones), e.g.
  *   "--cpu-prof --cpu-prof-dir=/tmp/prof-delivery".
