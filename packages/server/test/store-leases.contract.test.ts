@@ -160,6 +160,25 @@ describe.each(backends)('delivery leases on $name', (backend) => {
     expect(rows[4]).toMatchObject({ nextAttemptAt: 5000, lastOutcome: 'Busy', attempts: 1 });
   });
 
+  it('settles one response of consecutive or gapped deliveries, and nothing in the gaps', async () => {
+    await seed(store, 12, 1000);
+    const got = await store.claimDeliveries({ owner: 'w', limit: 12, now: 1000, leaseUntil: 9000 });
+    const ok = (i: number) => ({
+      id: got[i]!.id,
+      status: 'delivered' as const,
+      attempts: 1,
+      lastAttemptAt: 1100,
+      lastStatusCode: 200,
+      lastOutcome: 'Succeeded',
+    });
+    // 0–4 consecutive; then 6, 7, 9, 11 (5, 8 and 10 not in this response).
+    await store.settleDeliveries('w', [0, 1, 2, 3, 4].map(ok), [], 1200);
+    await store.settleDeliveries('w', [6, 7, 9, 11].map(ok), [], 1200);
+    const rows = await store.listDeliveries(sub.key, { limit: 20 });
+    const pending = rows.flatMap((d, i) => (d.status === 'pending' ? [i] : []));
+    expect(pending).toEqual([5, 8, 10]);
+  });
+
   it('settles whatever an endpoint answered, and keeps event ids exactly', async () => {
     await seed(store, 1, 1000);
     const [d] = await store.claimDeliveries({ owner: 'w', limit: 1, now: 1000, leaseUntil: 9000 });
