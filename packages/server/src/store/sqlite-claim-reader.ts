@@ -115,6 +115,9 @@ export function workerReader(file: string, fallback: ClaimReader): ClaimReader {
   let dead: Error | undefined;
   let closed = false;
   const fail = (err: Error) => {
+    if (!dead && !closed) {
+      process.emitWarning(`SQLite claim reader thread failed (${err.message}); claims now read in-thread`);
+    }
     dead ??= err;
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();

@@ -89,6 +89,7 @@ export class SqliteStore implements Store {
     try {
       // EXCLUSIVE locking holds the lock file's lock for the life of the connection.
       this.lock?.pragma('locking_mode = EXCLUSIVE');
+      this.lock?.pragma('journal_mode = MEMORY'); // nothing to journal: no -journal file beside it
       this.lock?.exec('BEGIN EXCLUSIVE; COMMIT');
       if (memory) this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
