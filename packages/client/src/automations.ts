@@ -3,7 +3,12 @@
  * (an event subscription filter on a source), an optional condition, ordered steps and storm control. Create or
  * replace with a definition, trigger one by hand with an event, and read its runs.
  */
-import type { EventSubscriptionFilter } from '@mlgrid/protocol';
+import type {
+  AutomationEventSummary,
+  AutomationRunStatus,
+  AutomationStepRecord,
+  EventSubscriptionFilter,
+} from '@mlgrid/protocol';
 import { ApiError } from './errors.js';
 import { API_VERSIONS, seg, type Transport } from './http.js';
 import type { LineageIds } from './lineage.js';
@@ -131,23 +136,8 @@ export interface TriggerOutcome {
   runUrl?: string;
 }
 
-export type AutomationRunStatus = 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
+export type { AutomationRunStatus, AutomationStepRecord };
 export const FINAL_RUN_STATUSES: readonly AutomationRunStatus[] = ['Succeeded', 'Failed', 'Skipped'];
-
-export interface AutomationStepRecord {
-  name: string;
-  type: string;
-  status: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
-  attempts: number;
-  startedAt?: string;
-  endedAt?: string;
-  durationMs?: number;
-  output?: Record<string, unknown>;
-  summary?: string;
-  error?: { message: string; retryable: boolean };
-  /** Waiting for a retry until then. */
-  nextAttemptAt?: string;
-}
 
 export interface AutomationRunOut {
   id: string;
@@ -161,7 +151,7 @@ export interface AutomationRunOut {
     /** The storm-control key. */
     key: string;
     eventCount: number;
-    events?: { id: string; eventType: string; subject: string; eventTime: string }[];
+    events?: AutomationEventSummary[];
     lineage?: LineageIds;
     steps: AutomationStepRecord[];
     queuedAt: string;

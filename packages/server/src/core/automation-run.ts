@@ -5,33 +5,16 @@
 import type { Lineage, TriggerEvent } from './automation-step.js';
 import type { StepDef } from './automation-def.js';
 import type { QueuedRun, RunningRun } from './automation-storm.js';
+import {
+  AUTOMATION_RUN_STATUSES as RUN_STATUSES,
+  type AutomationEventSummary as EventSummary,
+  type AutomationRunStatus as RunStatus,
+  type AutomationStepRecord as StepRecord,
+  type AutomationStepStatus as StepStatus,
+} from '@mlgrid/protocol';
 
-export const RUN_STATUSES = ['Queued', 'Running', 'Succeeded', 'Failed', 'Skipped'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export type StepStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
-
-export interface StepRecord {
-  name: string;
-  type: string;
-  status: StepStatus;
-  /** Attempts that ended (an attempt cut short by a restart is not counted; it is tried again). */
-  attempts: number;
-  startedAt?: string;
-  endedAt?: string;
-  durationMs?: number;
-  output?: Record<string, unknown>;
-  summary?: string;
-  error?: { message: string; retryable: boolean };
-  /** Waiting for a retry until then. */
-  nextAttemptAt?: string;
-}
-
-export interface EventSummary {
-  id: string;
-  eventType: string;
-  subject: string;
-  eventTime: string;
-}
+// The API shapes live in @mlgrid/protocol (shared with the client); these are their names here.
+export { RUN_STATUSES, type EventSummary, type RunStatus, type StepRecord, type StepStatus };
 
 export interface RunDoc {
   runId: string;

@@ -59,8 +59,9 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * The claim reader thread takes brief shared locks; a write that meets one waits this long (it never waits on
- * another process: the lock file keeps others out).
+ * Busy timeout of the main connection. WAL readers (the claim reader thread) do not block its writes and the
+ * lock file keeps other processes out, so it should never wait; if a lock is met anyway (the reader thread
+ * opening the file), waiting briefly beats failing the write.
  */
 const LOCK_WAIT_MS = 5000;
 
