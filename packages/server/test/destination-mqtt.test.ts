@@ -12,6 +12,7 @@ import { closedPort } from './helpers/arm-eventgrid.js';
 import { BROKERS, skipWithoutBroker } from './helpers/brokers.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/until.js';
+import { deadLettered } from './helpers/broker-kit.js';
 
 const RUN = randomBytes(4).toString('hex');
 const SUB = 'mqtt-sub';
@@ -217,10 +218,7 @@ describe.skipIf(skip)('Mqtt destinations → Mosquitto', () => {
       retryPolicy: { maxDeliveryAttempts: 2 },
     });
     await publish([ev('d1', 'dn')]);
-    const dead = await until(
-      async () => (await (await s.arm('GET', `${esPath('mq-down')}/deadLetters`)).json()).value,
-      (l: unknown[]) => l.length > 0,
-    );
+    const dead = await deadLettered(s, esPath('mq-down'));
     expect(dead[0]).toMatchObject({ deadLetterReason: 'MaxDeliveryAttemptsExceeded', deliveryAttempts: 2 });
     const log = await attempts('mq-down');
     expect(log.map((a) => a.outcome)).toEqual(['SocketError', 'SocketError']);

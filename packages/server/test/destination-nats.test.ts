@@ -9,7 +9,7 @@ import { armEventGrid, closedPort } from './helpers/arm-eventgrid.js';
 import { BROKERS, skipWithoutBroker } from './helpers/brokers.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/until.js';
-import { directory, ev, oneEvent, request } from './helpers/broker-kit.js';
+import { deadLettered, directory, ev, oneEvent, request } from './helpers/broker-kit.js';
 
 const skip = await skipWithoutBroker('nats', 'EventHub → NATS JetStream');
 const RUN = randomBytes(4).toString('hex');
@@ -200,10 +200,7 @@ describe.skipIf(skip)('EventHub destinations → NATS JetStream', () => {
     });
     expect(put.status).toBe(201);
     await publish([ev('m1', 'miss')]);
-    const dead = await until(
-      async () => (await (await s.arm('GET', `${esPath('nats-missing')}/deadLetters`)).json()).value,
-      (l: unknown[]) => l.length > 0,
-    );
+    const dead = await deadLettered(s, esPath('nats-missing'));
     expect(dead[0]).toMatchObject({ deadLetterReason: 'MaxDeliveryAttemptsExceeded', deliveryAttempts: 2 });
     const log = await attempts('nats-missing');
     expect(log.map((a) => a.outcome)).toEqual(['GenericError', 'GenericError']);

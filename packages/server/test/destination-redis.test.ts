@@ -8,7 +8,7 @@ import { armEventGrid, closedPort } from './helpers/arm-eventgrid.js';
 import { BROKERS, skipWithoutBroker } from './helpers/brokers.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/until.js';
-import { directory, ev, oneEvent, request } from './helpers/broker-kit.js';
+import { deadLettered, directory, ev, oneEvent, request } from './helpers/broker-kit.js';
 
 const skip = await skipWithoutBroker('redis', 'StorageQueue → Redis');
 const RUN = randomBytes(4).toString('hex');
@@ -226,10 +226,7 @@ describe.skipIf(skip)('StorageQueue destinations → Redis', () => {
     });
     expect(put.status).toBe(201);
     await publish([ev('d1', 'dn')]);
-    const dead = await until(
-      async () => (await (await s.arm('GET', `${esPath('redis-down')}/deadLetters`)).json()).value,
-      (l: unknown[]) => l.length > 0,
-    );
+    const dead = await deadLettered(s, esPath('redis-down'));
     expect(dead[0]).toMatchObject({ deadLetterReason: 'MaxDeliveryAttemptsExceeded', deliveryAttempts: 2 });
     const log = await attempts('redis-down');
     expect(log.map((a) => a.outcome)).toEqual(['SocketError', 'SocketError']);

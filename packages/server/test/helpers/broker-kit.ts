@@ -1,7 +1,12 @@
-/** What the broker destination tests share: a test event, a literal connection directory, a one-event send. */
+/**
+ * What the broker destination tests share: a test event, a literal connection directory, a one-event send, and
+ * waiting for a subscription's dead letters.
+ */
 import { buildDeliveryRequest } from '../../src/core/delivery-format.js';
 import type { BrokerConnection, ConnectionDirectory, SendContext } from '../../src/handlers/destination.js';
 import type { EventSubscriptionRecord } from '../../src/store/types.js';
+import type { TestServer } from './server.js';
+import { until } from './until.js';
 
 /** A RunCompleted event whose subject names the test (`prefix`). */
 export const ev = (id: string, prefix: string, data: object = {}) => ({
@@ -37,3 +42,10 @@ export const request = (eventId: string) =>
     subscriptionName: 'h',
     deliveryCount: 0,
   });
+
+/** The dead letters of the subscription at `path`, once there are any (or the empty list after until's wait). */
+export const deadLettered = (s: TestServer, path: string) =>
+  until(
+    async () => (await (await s.arm('GET', `${path}/deadLetters`)).json()).value as Record<string, unknown>[],
+    (l) => l.length > 0,
+  );
