@@ -187,10 +187,13 @@ function runSqlite(sync: Sync, warmupMs: number, durationMs: number): void {
     'INSERT INTO events (event_id, source_key, event_type, subject, schema, body, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const insertDelivery = db.prepare(
-    "INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at) VALUES (?, ?, 'pending', ?, ?)",
+    "INSERT INTO deliveries (sub, event_seq, status, next_attempt_at, created_at) VALUES (?, ?, 'pending', ?, ?)",
   );
   const sourceKey = TOPIC_ID.toLowerCase();
   const subKey = `${sourceKey}/providers/microsoft.eventgrid/eventsubscriptions/archive-all`;
+  // The store's subscription reference (store/sqlite-refs.ts), looked up once as its cache does.
+  db.prepare('INSERT INTO subscription_refs (key) VALUES (?)').run(subKey);
+  const sub = db.prepare('SELECT id FROM subscription_refs WHERE key = ?').pluck().get(subKey);
   const batches = storedRows(makeBatches());
   const commit = db.transaction((rows: (typeof batches)[number], now: number) => {
     for (const e of rows) {
@@ -203,7 +206,7 @@ function runSqlite(sync: Sync, warmupMs: number, durationMs: number): void {
         e.body,
         now,
       ).lastInsertRowid;
-      insertDelivery.run(subKey, seq, now, now);
+      insertDelivery.run(sub, seq, now, now);
     }
   });
 

@@ -13,6 +13,7 @@ import {
   type ClaimRow,
 } from '../src/store/sqlite-claim-reader.js';
 import { SqliteDeliveries } from '../src/store/sqlite-deliveries.js';
+import { SubscriptionRefs } from '../src/store/sqlite-refs.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -38,9 +39,9 @@ const ids = (ds: { event: { eventId: string } }[]) => ds.map((d) => d.event.even
 describe('claim pages', () => {
   it('unpack(pack(rows)) gives the rows back, whatever the strings hold', () => {
     const rows: ClaimRow[] = [
-      [1, 1000, SUB, 0, 999, 7, 'ev-1', 'EventGridSchema', '{"id":"ev-1","data":{"n":"Zoë 🚀 中文"}}', 998],
-      [2, 1000, SUB, 3, 999, 8, '', 'CloudEventSchemaV1_0', '{}', 1.5],
-      [Number.MAX_SAFE_INTEGER, -5, 'x', 29, 0, 9, 'ev\u0001odd', 's', '"\\u0000"', 0],
+      [1, 1000, 3, 0, 999, 7, 'ev-1', 'EventGridSchema', '{"id":"ev-1","data":{"n":"Zoë 🚀 中文"}}', 998],
+      [2, 1000, 3, 3, 999, 8, '', 'CloudEventSchemaV1_0', '{}', 1.5],
+      [Number.MAX_SAFE_INTEGER, -5, 2 ** 40, 29, 0, 9, 'ev\u0001odd', 's', '"\\u0000"', 0],
     ];
     const page = pack(rows);
     expect(unpack(structuredClone(page))).toEqual(rows);
@@ -71,7 +72,7 @@ describe('claims answered late', () => {
       },
       close: async () => {},
     };
-    const dl = new SqliteDeliveries(store.db, reader);
+    const dl = new SqliteDeliveries(store.db, reader, new SubscriptionRefs(store.db));
     const first = await dl.claimDue({ owner: 'w', limit: 10, now: 1000, leaseUntil: 2000 });
     expect(ids(first)).toEqual(['e0', 'e1', 'e2']);
 

@@ -10,8 +10,8 @@ import type Database from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
 
-/** id, next_attempt_at, subscription_key, attempts, created_at, event_seq, event_id, schema, body, published_at */
-export type ClaimRow = [number, number, string, number, number, number, string, string, string, number];
+/** id, next_attempt_at, sub (subscription_refs.id), attempts, created_at, event_seq, event_id, schema, body, published_at */
+export type ClaimRow = [number, number, number, number, number, number, string, string, string, number];
 
 export interface ClaimRead {
   t: number;
@@ -35,7 +35,7 @@ export function claimQuery(db: Database.Database): (q: ClaimRead) => ClaimRow[] 
   const claim = (where: string, order: string) =>
     db
       .prepare(
-        `SELECT d.id, d.next_attempt_at, d.subscription_key, d.attempts, d.created_at,
+        `SELECT d.id, d.next_attempt_at, d.sub, d.attempts, d.created_at,
           d.event_seq, e.event_id, e.schema, e.body, e.published_at
         FROM deliveries d JOIN events e ON e.seq = d.event_seq
         WHERE d.status = 'pending' AND ${where} ORDER BY ${order} LIMIT ?`,
@@ -56,8 +56,8 @@ export function inThreadReader(db: Database.Database): ClaimReader {
 }
 
 /** Numbers per row in a packed page, and strings per row (in ClaimRow order). */
-const NUMS = [0, 1, 3, 4, 5, 9] as const;
-const TEXTS = [2, 6, 7, 8] as const;
+const NUMS = [0, 1, 2, 3, 4, 5, 9] as const;
+const TEXTS = [6, 7, 8] as const;
 
 export interface ClaimPage {
   n: number;

@@ -5,7 +5,6 @@ import { claimQuery, pack, type ClaimRead } from './sqlite-claim-reader.js';
 
 const db = new Database((workerData as { file: string }).file, { readonly: true, fileMustExist: true });
 const read = claimQuery(db);
-for (const x of (process.env.XP ?? '').split(',').filter(Boolean)) db.pragma(x);
 
 parentPort!.on('message', (m: ClaimRead & { k: number }) => {
   try {

@@ -13,6 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { ClaimReader, ClaimRow } from './sqlite-claim-reader.js';
+import type { SubscriptionRefs } from './sqlite-refs.js';
 import type { AttemptRecord, ClaimedDelivery, DeliveryLease, Settlement } from './types.js';
 
 interface Read {
@@ -78,6 +79,7 @@ export class SqliteDeliveries {
   constructor(
     db: Database.Database,
     private readonly reader: ClaimReader,
+    private readonly refs: SubscriptionRefs,
   ) {
     this.due = db.prepare(
       "SELECT id, next_attempt_at AS t FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at, id",
@@ -144,7 +146,7 @@ export class SqliteDeliveries {
         this.leases.set(id, held?.durable ? { ...lease, durable: true } : lease);
         out.push({
           id: String(id),
-          subscriptionKey: r[2],
+          subscriptionKey: this.refs.key(r[2]),
           attempts: r[3],
           createdAt: r[4],
           event: { seq: String(r[5]), eventId: r[6], schema: r[7], body: r[8], publishedAt: r[9] },

@@ -34,6 +34,7 @@ import type {
 } from './types.js';
 
 import { SqliteDeliveries } from './sqlite-deliveries.js';
+import { SubscriptionRefs } from './sqlite-refs.js';
 import { SqliteJobs } from './sqlite-jobs.js';
 import { SqliteResources } from './sqlite-resources.js';
 import { prepareWorkspace } from './sqlite-workspace.js';
@@ -78,6 +79,7 @@ export class SqliteStore implements Store {
   private readonly res: SqliteResources;
   /** Claims, in-memory leases and settlements. */
   private readonly dl: SqliteDeliveries;
+  private readonly refs: SubscriptionRefs;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
 
@@ -118,8 +120,9 @@ export class SqliteStore implements Store {
     this.ws = prepareWorkspace(this.db);
     this.jobs = new SqliteJobs(this.db, (events, now) => this.appendSync(events, now));
     this.res = new SqliteResources(this.db, (events, now) => this.appendSync(events, now));
+    this.refs = new SubscriptionRefs(this.db);
     const inThread = inThreadReader(this.db);
-    this.dl = new SqliteDeliveries(this.db, memory ? inThread : workerReader(file, inThread));
+    this.dl = new SqliteDeliveries(this.db, memory ? inThread : workerReader(file, inThread), this.refs);
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = this.db.prepare('PRAGMA synchronous = FULL');
   }
@@ -209,7 +212,7 @@ export class SqliteStore implements Store {
 
   async deleteEventSubscription(key: string): Promise<boolean> {
     return this.db.transaction(() => {
-      this.stmts.deleteDeliveriesBySub.run(key);
+      this.stmts.deleteDeliveriesBySub.run({ sub: key });
       return this.stmts.deleteSub.run(key).changes > 0;
     })();
   }
@@ -234,6 +237,8 @@ export class SqliteStore implements Store {
   }
 
   async appendEvents(events: EventToStore[], now: number, lease?: DeliveryLease): Promise<ClaimedDelivery[]> {
+    // Outside the transaction, references are cached (see SubscriptionRefs.id): the appends below hit the cache.
+    for (const e of events) for (const sub of e.subscriptionKeys) this.refs.id(sub);
     const fresh = this.db.transaction(() => this.appendSync(events, now, lease))();
     if (lease) this.dl.adopt(fresh, lease);
     return fresh;
@@ -254,7 +259,7 @@ export class SqliteStore implements Store {
         now,
       ).lastInsertRowid;
       if (!lease) {
-        for (const sub of e.subscriptionKeys) insertDelivery.run(sub, seq, now, now);
+        for (const sub of e.subscriptionKeys) insertDelivery.run(this.refs.id(sub), seq, now, now);
         continue;
       }
       const event = {
@@ -266,7 +271,7 @@ export class SqliteStore implements Store {
       };
       for (const sub of e.subscriptionKeys) {
         const id = insertLeasedDelivery.run(
-          sub,
+          this.refs.id(sub),
           seq,
           lease.until,
           now,
@@ -490,7 +495,8 @@ export class SqliteStore implements Store {
 
   async enqueueDeliveries(subscriptionKey: string, eventSeqs: string[], now: number): Promise<number> {
     this.db.transaction(() => {
-      for (const seq of eventSeqs) this.stmts.insertDelivery.run(subscriptionKey, Number(seq), now, now);
+      const sub = this.refs.id(subscriptionKey);
+      for (const seq of eventSeqs) this.stmts.insertDelivery.run(sub, Number(seq), now, now);
     })();
     return eventSeqs.length;
   }
@@ -526,6 +532,9 @@ export class SqliteStore implements Store {
   }
 }
 
+/** A subscription key's reference, in statements that select deliveries by subscription. */
+const SUB = '(SELECT id FROM subscription_refs WHERE key = @sub)';
+
 function prepare(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
@@ -557,19 +566,17 @@ function prepare(db: Database.Database) {
         validation_code = @validationCode, validation_deadline = @validationDeadline WHERE key = @key`),
     deleteSub: p('DELETE FROM event_subscriptions WHERE key = ?'),
     deleteSubsByScope: p('DELETE FROM event_subscriptions WHERE scope_key = ?'),
-    deleteDeliveriesBySub: p('DELETE FROM deliveries WHERE subscription_key = ?'),
-    deleteDeliveriesByScope: p(
-      'DELETE FROM deliveries WHERE subscription_key IN (SELECT key FROM event_subscriptions WHERE scope_key = ?)',
-    ),
+    deleteDeliveriesBySub: p(`DELETE FROM deliveries WHERE sub = ${SUB}`),
+    deleteDeliveriesByScope: p(`DELETE FROM deliveries WHERE sub IN (SELECT r.id FROM subscription_refs r
+        JOIN event_subscriptions s ON s.key = r.key WHERE s.scope_key = ?)`),
     insertEvent: p(
       'INSERT INTO events (event_id, source_key, event_type, subject, schema, body, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     insertDelivery: p(
-      "INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at) VALUES (?, ?, 'pending', ?, ?)",
+      "INSERT INTO deliveries (sub, event_seq, status, next_attempt_at, created_at) VALUES (?, ?, 'pending', ?, ?)",
     ),
     // Leased at birth (fresh hand-off): due only when the lease lapses, like a claimed row.
-    insertLeasedDelivery:
-      p(`INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at,
+    insertLeasedDelivery: p(`INSERT INTO deliveries (sub, event_seq, status, next_attempt_at, created_at,
         lease_owner, lease_until) VALUES (?, ?, 'pending', ?, ?, ?, ?)`),
     listDeliveries: p(listDeliveriesSql('(@status IS NULL OR d.status = @status)')),
     listDeadLettered: p(listDeliveriesSql("d.status = 'deadlettered' AND @status = 'deadlettered'")),
@@ -580,10 +587,10 @@ function prepare(db: Database.Database) {
       ORDER BY id LIMIT @limit`),
     redriveAll:
       p(`UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, dead_letter_reason = NULL,
-        settled_at = NULL WHERE subscription_key = @sub AND status = 'deadlettered'`),
+        settled_at = NULL WHERE sub = ${SUB} AND status = 'deadlettered'`),
     redriveIds:
       p(`UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, dead_letter_reason = NULL,
-        settled_at = NULL WHERE subscription_key = @sub AND status = 'deadlettered'
+        settled_at = NULL WHERE sub = ${SUB} AND status = 'deadlettered'
         AND id IN (SELECT value FROM json_each(@ids))`),
     eventsSince:
       p(`SELECT * FROM events WHERE (source_key = @scope OR substr(source_key, 1, length(@scope) + 1) = @scope || '/')
@@ -594,18 +601,19 @@ function prepare(db: Database.Database) {
       'DELETE FROM events WHERE published_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq)',
     ),
     countDeliveries: p(
-      'SELECT count(*) AS n FROM deliveries WHERE subscription_key = @sub AND (@status IS NULL OR status = @status)',
+      `SELECT count(*) AS n FROM deliveries WHERE sub = ${SUB} AND (@status IS NULL OR status = @status)`,
     ),
     countDeadLettered: p(
-      "SELECT count(*) AS n FROM deliveries WHERE subscription_key = @sub AND status = 'deadlettered' AND @status = 'deadlettered'",
+      `SELECT count(*) AS n FROM deliveries WHERE sub = ${SUB} AND status = 'deadlettered' AND @status = 'deadlettered'`,
     ),
   };
 }
 
 function listDeliveriesSql(status: string): string {
-  return `SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
+  return `SELECT d.*, @sub AS subscription_key, e.event_id, e.event_type, e.subject, e.schema, e.body,
+      e.published_at
     FROM deliveries d JOIN events e ON e.seq = d.event_seq
-    WHERE d.subscription_key = @sub AND ${status} AND d.id > @after
+    WHERE d.sub = ${SUB} AND ${status} AND d.id > @after
       AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
     ORDER BY d.id LIMIT @limit`;
 }
