@@ -12,6 +12,11 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
  * Inserts events and their deliveries in one statement. Sequence numbers come from the `src` CTE, which runs
  * once (it calls a volatile function), so both inserts see the same ones; the foreign key is checked at the end
  * of the statement. With `lease`, the deliveries are born leased and returned.
+ *
+ * Deliveries name their subscription by its reference (migration 007), which a subscription gets when it is
+ * created; `n` also creates one for a key never subscribed (deliveries appended directly, as tests do). Should
+ * two nodes create the same such key at once, the later statement cannot see the other's and fails on `sub`'s
+ * NOT NULL: an error for that append, never a delivery stored without its subscription.
  */
 export async function appendRows(
   c: Queryable,
@@ -43,13 +48,21 @@ export async function appendRows(
      e AS (
        INSERT INTO events (seq, event_id, source_key, event_type, subject, schema, body, published_at)
        SELECT seq, event_id, source_key, event_type, subject, schema, body, $7::bigint FROM src),
+     m AS (SELECT * FROM unnest($8::text[], $9::int[]) AS m(key, ord)),
+     k AS (SELECT DISTINCT key FROM m),
+     n AS (
+       INSERT INTO subscription_refs (key) SELECT key FROM k
+       WHERE NOT EXISTS (SELECT 1 FROM subscription_refs r WHERE r.key = k.key)
+       ON CONFLICT (key) DO NOTHING RETURNING id, key),
+     r AS (SELECT r.id, r.key FROM subscription_refs r JOIN k ON k.key = r.key UNION ALL SELECT id, key FROM n),
      d AS (
-       INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at, lease_owner, lease_until)
-       SELECT m.sub, src.seq, 'pending', COALESCE($11::bigint, $7::bigint), $7::bigint, $10::text, $11::bigint
-       FROM unnest($8::text[], $9::int[]) AS m(sub, ord) JOIN src ON src.ord = m.ord
-       RETURNING id, subscription_key, event_seq)
-     SELECT d.id::text AS id, d.subscription_key, d.event_seq::text AS seq, src.ord
-     FROM d JOIN src ON src.seq = d.event_seq
+       INSERT INTO deliveries (sub, event_seq, status, next_attempt_at, created_at, lease_owner, lease_until)
+       SELECT (SELECT id FROM r WHERE r.key = m.key), src.seq, 'pending', COALESCE($11::bigint, $7::bigint),
+         $7::bigint, $10::text, $11::bigint
+       FROM m JOIN src ON src.ord = m.ord
+       RETURNING id, sub, event_seq)
+     SELECT d.id::text AS id, r.key AS subscription_key, d.event_seq::text AS seq, src.ord
+     FROM d JOIN src ON src.seq = d.event_seq JOIN r ON r.id = d.sub
      WHERE $10::text IS NOT NULL`,
     [...cols, now, dSub, dOrd, lease?.owner ?? null, lease?.until ?? null],
   );
@@ -84,10 +97,10 @@ const CLAIM = `WITH c AS (
     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),
   u AS (
     UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4 FROM c WHERE d.id = c.id
-    RETURNING d.id, d.subscription_key, d.attempts, d.created_at, d.event_seq)
-  SELECT u.id::text, u.subscription_key, u.attempts, u.created_at::float8, u.event_seq::text,
+    RETURNING d.id, d.sub, d.attempts, d.created_at, d.event_seq)
+  SELECT u.id::text, r.key, u.attempts, u.created_at::float8, u.event_seq::text,
     e.event_id, e.schema, e.body, e.published_at::float8
-  FROM u JOIN events e ON e.seq = u.event_seq ORDER BY u.id`;
+  FROM u JOIN events e ON e.seq = u.event_seq JOIN subscription_refs r ON r.id = u.sub ORDER BY u.id`;
 
 export async function claimRows(
   pool: pg.Pool,

@@ -48,6 +48,9 @@ export interface PostgresStoreOptions {
 }
 
 const CHANNEL = 'mlgrid_event_subscriptions';
+/** The reference of the subscription key in $1: deliveries name their subscription by it (migration 007). */
+const SUB = '(SELECT id FROM subscription_refs WHERE key = $1)';
+
 const MIGRATION_LOCK = 0x6d6c6772; // "mlgr": serialises migrations of nodes starting together
 
 export class PostgresStore implements Store {
@@ -187,7 +190,8 @@ export class PostgresStore implements Store {
       const subs = await c.query('SELECT key FROM event_subscriptions WHERE scope_key = $1', [key]);
       for (const r of subs.rows) await c.query('SELECT pg_notify($1, $2)', [CHANNEL, r.key]);
       await c.query(
-        'DELETE FROM deliveries WHERE subscription_key IN (SELECT key FROM event_subscriptions WHERE scope_key = $1)',
+        `DELETE FROM deliveries WHERE sub IN (SELECT r.id FROM subscription_refs r
+           JOIN event_subscriptions s ON s.key = r.key WHERE s.scope_key = $1)`,
         [key],
       );
       await c.query('DELETE FROM event_subscriptions WHERE scope_key = $1', [key]);
@@ -249,7 +253,7 @@ export class PostgresStore implements Store {
   async deleteEventSubscription(key: string): Promise<boolean> {
     return this.tx(async (c) => {
       await c.query('SELECT pg_notify($1, $2)', [CHANNEL, key]); // delivered at commit
-      await c.query('DELETE FROM deliveries WHERE subscription_key = $1', [key]);
+      await c.query(`DELETE FROM deliveries WHERE sub = ${SUB}`, [key]);
       return ((await c.query('DELETE FROM event_subscriptions WHERE key = $1', [key])).rowCount ?? 0) > 0;
     });
   }
@@ -473,9 +477,10 @@ export class PostgresStore implements Store {
 
   async listDeliveries(subscriptionKey: string, q: DeliveryQuery): Promise<DeliveryView[]> {
     const res = await this.pool.query(
-      `SELECT d.*, e.event_id, e.event_type, e.subject, e.schema, e.body, e.published_at
+      `SELECT d.*, $1::text AS subscription_key, e.event_id, e.event_type, e.subject, e.schema, e.body,
+         e.published_at
        FROM deliveries d JOIN events e ON e.seq = d.event_seq
-       WHERE d.subscription_key = $1 AND ($2::text IS NULL OR d.status = $2) AND d.id > $3
+       WHERE d.sub = ${SUB} AND ($2::text IS NULL OR d.status = $2) AND d.id > $3
          AND ($5::bigint[] IS NULL OR d.id = ANY($5))
        ORDER BY d.id LIMIT $4`,
       [subscriptionKey, q.status ?? null, q.after ?? '0', q.limit, q.ids ?? null],
@@ -533,7 +538,7 @@ export class PostgresStore implements Store {
     const res = await this.pool.query(
       `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2, dead_letter_reason = NULL,
          settled_at = NULL
-       WHERE subscription_key = $1 AND status = 'deadlettered' AND ($3::bigint[] IS NULL OR id = ANY($3))`,
+       WHERE sub = ${SUB} AND status = 'deadlettered' AND ($3::bigint[] IS NULL OR id = ANY($3))`,
       [subscriptionKey, now, ids === 'all' ? null : ids],
     );
     return res.rowCount ?? 0;
@@ -549,9 +554,13 @@ export class PostgresStore implements Store {
   }
 
   async enqueueDeliveries(subscriptionKey: string, eventSeqs: string[], now: number): Promise<number> {
+    // A reference for a key never subscribed, as appends create one (postgres-deliveries.ts).
+    await this.pool.query('INSERT INTO subscription_refs (key) VALUES ($1) ON CONFLICT (key) DO NOTHING', [
+      subscriptionKey,
+    ]);
     const res = await this.pool.query(
-      `INSERT INTO deliveries (subscription_key, event_seq, status, next_attempt_at, created_at)
-       SELECT $1, q, 'pending', $3, $3 FROM unnest($2::bigint[]) AS t(q)`,
+      `INSERT INTO deliveries (sub, event_seq, status, next_attempt_at, created_at)
+       SELECT ${SUB}, q, 'pending', $3, $3 FROM unnest($2::bigint[]) AS t(q)`,
       [subscriptionKey, eventSeqs, now],
     );
     return res.rowCount ?? 0;
@@ -582,7 +591,7 @@ export class PostgresStore implements Store {
 
   async countDeliveries(subscriptionKey: string, status?: DeliveryStatus): Promise<number> {
     const res = await this.pool.query(
-      'SELECT count(*)::int AS n FROM deliveries WHERE subscription_key = $1 AND ($2::text IS NULL OR status = $2)',
+      `SELECT count(*)::int AS n FROM deliveries WHERE sub = ${SUB} AND ($2::text IS NULL OR status = $2)`,
       [subscriptionKey, status ?? null],
     );
     return res.rows[0].n;
