@@ -133,6 +133,31 @@ describe('a file store', () => {
 });
 
 describe('a reader thread that dies', () => {
+  it('unleases the rows of a claim whose later read failed, so the next claim hands them out', async () => {
+    const store = new SqliteStore({ dataDir: ':memory:' });
+    try {
+      await seed(store, 4, 1000);
+      const inner = inThreadReader(store.db);
+      let calls = 0;
+      const reader: ClaimReader = {
+        threaded: false,
+        async read(q) {
+          if (++calls === 3) throw new Error('claim reader thread exited (1)');
+          return inner.read(q);
+        },
+        close: async () => {},
+      };
+      const dl = new SqliteDeliveries(store.db, reader, new SubscriptionRefs(store.db));
+      const claim = (limit: number) => dl.claimDue({ owner: 'w', limit, now: 1000, leaseUntil: 120_000 });
+      expect(ids(await claim(2))).toEqual(['e0', 'e1']);
+      // Leases e2 and e3 (a short page), then its look from the start fails.
+      await expect(claim(5)).rejects.toThrow('exited');
+      expect(ids(await claim(5))).toEqual(['e2', 'e3']); // not held until their lease lapses
+    } finally {
+      await store.close();
+    }
+  });
+
   it('fails the reads in flight, then reads in-thread', async () => {
     const store = new SqliteStore({ dataDir: ':memory:' });
     try {

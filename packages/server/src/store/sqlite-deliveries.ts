@@ -37,6 +37,13 @@ interface Lease {
   durable: boolean;
 }
 
+interface ClaimQuery {
+  owner: string;
+  limit: number;
+  now: number;
+  leaseUntil: number;
+}
+
 const START = { t: Number.MIN_SAFE_INTEGER, id: 0 };
 /** Lapsed leases nobody settled (rows deleted meanwhile) are forgotten once this many leases are held. */
 const PRUNE_AT = 20_000;
@@ -115,13 +122,20 @@ export class SqliteDeliveries {
     for (const d of fresh) this.leases.set(Number(d.id), held);
   }
 
-  async claimDue(q: {
-    owner: string;
-    limit: number;
-    now: number;
-    leaseUntil: number;
-  }): Promise<ClaimedDelivery[]> {
+  async claimDue(q: ClaimQuery): Promise<ClaimedDelivery[]> {
     const out: ClaimedDelivery[] = [];
+    try {
+      await this.claimInto(q, out);
+    } catch (err) {
+      // A read failed part-way (its thread died): the rows leased so far are handed to nobody. Unlease them
+      // now rather than leave them held until the lease lapses.
+      for (const d of out) this.leases.delete(Number(d.id));
+      throw err;
+    }
+    return out;
+  }
+
+  private async claimInto(q: ClaimQuery, out: ClaimedDelivery[]): Promise<void> {
     const lease: Lease = { owner: q.owner, until: q.leaseUntil, durable: false }; // shared: one per claim
     let { t, id } = this.cursor;
     let fromStart = t === START.t;
@@ -163,7 +177,6 @@ export class SqliteDeliveries {
       if (this.leases.size > PRUNE_AT) this.prune(q.now);
     }
     this.cursor = { t, id };
-    return out;
   }
 
   /** The read at this cursor: the next one read ahead, or a new one (the pages ahead are then dropped). */
