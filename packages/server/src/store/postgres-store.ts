@@ -1,7 +1,7 @@
 /** PostgreSQL adapter (pg). Several mlgrid nodes may share one database. */
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
-import { appendRows, claimRows, relaxedPool, settleRows } from './postgres-deliveries.js';
+import { appendRows, claimRows, relaxedPool, settleRows, SubscriptionRefs } from './postgres-deliveries.js';
 import { PostgresJobs } from './postgres-jobs.js';
 import { PostgresResources } from './postgres-resources.js';
 import {
@@ -60,11 +60,13 @@ export class PostgresStore implements Store {
   private readonly res: PostgresResources;
   /** Claims and settlements: sessions with synchronous_commit off (postgres-deliveries.ts). */
   private readonly relaxed: pg.Pool;
+  private readonly refs: SubscriptionRefs;
   private constructor(
     readonly pool: pg.Pool,
     private readonly connect: pg.ClientConfig,
   ) {
     this.relaxed = relaxedPool(connect);
+    this.refs = new SubscriptionRefs(pool);
     const tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T> = (fn) => this.tx(fn);
     const append = (c: pg.PoolClient, events: EventToStore[], now: number) => this.appendIn(c, events, now);
     this.jobs = new PostgresJobs(pool, tx, append);
@@ -278,11 +280,11 @@ export class PostgresStore implements Store {
 
   async appendEvents(events: EventToStore[], now: number, lease?: DeliveryLease): Promise<ClaimedDelivery[]> {
     // One statement: atomic on its own, no BEGIN/COMMIT round trips.
-    return appendRows(this.pool, events, now, lease);
+    return appendRows(this.pool, this.refs, events, now, lease);
   }
 
   private async appendIn(c: pg.PoolClient, events: EventToStore[], now: number): Promise<void> {
-    await appendRows(c, events, now);
+    await appendRows(c, this.refs, events, now);
   }
 
   async putWorkspace(r: WorkspaceRecord): Promise<{ created: boolean }> {
@@ -554,14 +556,11 @@ export class PostgresStore implements Store {
   }
 
   async enqueueDeliveries(subscriptionKey: string, eventSeqs: string[], now: number): Promise<number> {
-    // A reference for a key never subscribed, as appends create one (postgres-deliveries.ts).
-    await this.pool.query('INSERT INTO subscription_refs (key) VALUES ($1) ON CONFLICT (key) DO NOTHING', [
-      subscriptionKey,
-    ]);
+    const [sub] = await this.refs.of([subscriptionKey]);
     const res = await this.pool.query(
       `INSERT INTO deliveries (sub, event_seq, status, next_attempt_at, created_at)
-       SELECT ${SUB}, q, 'pending', $3, $3 FROM unnest($2::bigint[]) AS t(q)`,
-      [subscriptionKey, eventSeqs, now],
+       SELECT $1, q, 'pending', $3, $3 FROM unnest($2::bigint[]) AS t(q)`,
+      [sub, eventSeqs, now],
     );
     return res.rowCount ?? 0;
   }
