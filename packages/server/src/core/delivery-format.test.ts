@@ -502,6 +502,13 @@ describe('buildStoredDeliveryRequest (stored bodies sent without re-serialising)
           const got = buildStoredDeliveryRequest({ ...args, events });
           expect(got.body).toBe(expected.body);
           expect(got.headers).toEqual(expected.headers);
+          // Bodies read as UTF-8 (SQLite's reader thread): the same request, built as bytes where it passes through.
+          const asBytes = events.map((e) => ({ ...e, bytes: Buffer.from(e.body, 'utf8') }));
+          const viaBytes = buildStoredDeliveryRequest({ ...args, events: asBytes });
+          expect(viaBytes.bytes !== undefined).toBe(events.every((e) => isPassThrough(e.schema, schema)));
+          expect(viaBytes.bytes ?? Buffer.from(viaBytes.body)).toEqual(Buffer.from(expected.body, 'utf8'));
+          expect(viaBytes.body).toBe(expected.body);
+          expect(viaBytes.headers).toEqual(expected.headers);
         }
       }
     }

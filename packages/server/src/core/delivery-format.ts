@@ -117,6 +117,8 @@ export function planBatches<T extends { bytes: number }>(
 export interface OutgoingRequest {
   body: string;
   headers: Record<string, string>;
+  /** The body as UTF-8 when it was built from bytes: senders that take bytes use it; `body` then decodes lazily. */
+  bytes?: Buffer;
 }
 
 export type DeliveryEventType = 'Notification' | 'SubscriptionValidation' | 'SubscriptionDeletion';
@@ -164,10 +166,11 @@ export function buildDeliveryRequest(a: DeliveryRequestOptions & { events: Store
   return { body: JSON.stringify(structured ? out[0] : out), headers: deliveryHeaders(first!.event, a) };
 }
 
-/** A stored event before parsing: its schema and the JSON text written at publish. */
+/** A stored event before parsing: its schema and the JSON text written at publish (also as UTF-8, if read so). */
 export interface StoredBody {
   schema: InputSchema;
   body: string;
+  bytes?: Buffer;
 }
 
 /** True when the delivery schema shows the stored event exactly as stored (see toOutputEvent). */
@@ -191,11 +194,43 @@ export function buildStoredDeliveryRequest(
   }
   const structured = checkShape(a.events.length, a);
   const first = headerFields(a.events[0]!.body, a);
+  if (a.events.every((e) => e.bytes !== undefined)) {
+    const bytes = structured ? a.events[0]!.bytes! : jsonArray(a.events);
+    return new BytesRequest(bytes, deliveryHeaders(first, a));
+  }
   let body: string;
   if (structured) body = a.events[0]!.body;
   else if (a.events.length === 1) body = `[${a.events[0]!.body}]`;
   else body = `[${a.events.map((e) => e.body).join(',')}]`;
   return { body, headers: deliveryHeaders(first, a) };
+}
+
+/** `[b1,b2,…]` from the events' UTF-8 bodies, in one buffer. */
+function jsonArray(events: StoredBody[]): Buffer {
+  let size = events.length + 1; // brackets and commas
+  for (const e of events) size += e.bytes!.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = 0x5b; // [
+  let at = 1;
+  events.forEach((e, i) => {
+    if (i > 0) out[at++] = 0x2c; // ,
+    at += e.bytes!.copy(out, at);
+  });
+  out[at] = 0x5d; // ]
+  return out;
+}
+
+/** A request built from bytes; its text is decoded only if a sender asks for it. */
+class BytesRequest implements OutgoingRequest {
+  private text?: string;
+  constructor(
+    readonly bytes: Buffer,
+    readonly headers: Record<string, string>,
+  ) {}
+
+  get body(): string {
+    return (this.text ??= this.bytes.toString('utf8'));
+  }
 }
 
 /**

@@ -35,6 +35,8 @@ describe('signWebhook', () => {
     expect(headers['webhook-signature']).toBe(new Webhook(oldSecret).sign('msg_2', at, BODY));
     // The prefix is optional on input, as in the reference implementation.
     expect(signWebhook([oldSecret.slice(6)], 'msg_2', at, BODY)).toEqual(headers);
+    // A body sent as its UTF-8 bytes signs the same.
+    expect(signWebhook([oldSecret], 'msg_2', at, Buffer.from(BODY, 'utf8'))).toEqual(headers);
   });
 
   it('fails verification for a tampered body, id or timestamp', () => {

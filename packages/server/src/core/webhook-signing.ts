@@ -33,13 +33,13 @@ export function signWebhook(
   secrets: string[],
   msgId: string,
   timestamp: Date,
-  body: string,
+  body: string | Buffer,
 ): WebhookSignatureHeaders {
   if (secrets.length === 0) throw new Error('at least one webhook secret is required');
   const seconds = String(Math.floor(timestamp.getTime() / 1000));
-  const signed = `${msgId}.${seconds}.${body}`;
+  const prefix = `${msgId}.${seconds}.`;
   const signatures = secrets.map(
-    (s) => `v1,${createHmac('sha256', secretKey(s)).update(signed, 'utf8').digest('base64')}`,
+    (s) => `v1,${createHmac('sha256', secretKey(s)).update(prefix, 'utf8').update(body).digest('base64')}`,
   );
   return { 'webhook-id': msgId, 'webhook-timestamp': seconds, 'webhook-signature': signatures.join(' ') };
 }

@@ -54,7 +54,7 @@ export async function attemptBatch(
   if (secrets.length > 0) {
     // Stable across retries of the same batch, so receivers can de-duplicate on webhook-id.
     const id = batch.length === 1 ? batch[0]!.event.eventId : `batch-${batch[0]!.id}-${batch.length}`;
-    Object.assign(req.headers, signWebhook(secrets, id, new Date(startedAt), req.body));
+    Object.assign(req.headers, signWebhook(secrets, id, new Date(startedAt), req.bytes ?? req.body));
   }
   const sent = await ctx.target.send(req, { subscription: rec, batch });
   const c = classify(sent.result);

@@ -32,7 +32,7 @@ export function takeBatch(
       (dead ??= []).push(d);
       continue;
     }
-    const size = d.event.body.length;
+    const size = d.event.bytes?.length ?? d.event.body.length; // bytes as read: no decoding to measure
     if (batch.length > 0 && bytes + size > maxBytes) break;
     batch.push(d);
     bytes += size;

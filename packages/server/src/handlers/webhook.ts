@@ -79,7 +79,7 @@ export class WebhookSender {
         path: target.path,
         method,
         headers: req.headers,
-        ...(method === 'POST' ? { body: req.body } : {}),
+        ...(method === 'POST' ? { body: req.bytes ?? req.body } : {}),
       };
       try {
         this.agent.dispatch(opts, x);

@@ -3,15 +3,32 @@
  * database file it runs on a worker thread with its own connection (WAL lets it read while the main connection
  * writes), so the main thread, which also serves HTTP and sends the deliveries, spends its time on neither the
  * query nor the 1 KB body strings it builds. Rows cross the thread boundary packed: numbers in a transferred
- * Float64Array, strings joined into one (a structured clone of 500 small arrays costs more than the query saves).
+ * Float64Array, the short strings joined into one (a structured clone of 500 small arrays costs more than the
+ * query saves), and the bodies as UTF-8 in a transferred buffer. Bodies stay bytes on the main thread until
+ * something needs the text (a webhook batch in its stored schema never does): as one string per page they were
+ * 600 KB objects in V8's old generation, several per second, whose collection kept two GC threads busy.
  * In-memory databases (tests) cannot be shared with a thread: their reads run in-thread.
  */
 import type Database from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
 
-/** id, next_attempt_at, sub (subscription_refs.id), attempts, created_at, event_seq, event_id, schema, body, published_at */
-export type ClaimRow = [number, number, number, number, number, number, string, string, string, number];
+/**
+ * id, next_attempt_at, sub (subscription_refs.id), attempts, created_at, event_seq, event_id, schema, body,
+ * published_at. The body is text as read, UTF-8 bytes once it crossed from the reader thread.
+ */
+export type ClaimRow = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  string,
+  string,
+  string | Buffer,
+  number,
+];
 
 export interface ClaimRead {
   t: number;
@@ -55,24 +72,36 @@ export function inThreadReader(db: Database.Database): ClaimReader {
   return { threaded: false, read: async (q) => read(q), close: async () => {} };
 }
 
-/** Numbers per row in a packed page, and strings per row (in ClaimRow order). */
+/** Numbers per row in a packed page, and short strings per row (in ClaimRow order); the body is column 8. */
 const NUMS = [0, 1, 2, 3, 4, 5, 9] as const;
-const TEXTS = [6, 7, 8] as const;
+const TEXTS = [6, 7] as const;
+const BODY = 8;
 
 export interface ClaimPage {
   n: number;
   nums: Float64Array;
   text: string;
-  /** End offset in `text` of each string, row by row. */
+  /** End offset in `text` of each short string, row by row. */
   ends: Uint32Array;
+  /** The bodies, UTF-8, one after the other. */
+  bytes: Uint8Array;
+  /** End offset in `bytes` of each body. */
+  bodyEnds: Uint32Array;
 }
+
+const utf8 = new TextEncoder();
 
 export function pack(rows: ClaimRow[]): ClaimPage {
   const n = rows.length;
   const nums = new Float64Array(n * NUMS.length);
   const ends = new Uint32Array(n * TEXTS.length);
+  const bodyEnds = new Uint32Array(n);
   const parts: string[] = new Array(n * TEXTS.length);
+  let room = 0;
+  for (let i = 0; i < n; i++) room += (rows[i]![BODY] as string).length;
+  let bytes = new Uint8Array(room); // enough for ASCII; grows for the rest
   let pos = 0;
+  let at = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     for (let j = 0; j < NUMS.length; j++) nums[i * NUMS.length + j] = r[NUMS[j]!] as number;
@@ -82,24 +111,59 @@ export function pack(rows: ClaimRow[]): ClaimPage {
       pos += s.length;
       ends[i * TEXTS.length + j] = pos;
     }
+    const body = r[BODY] as string;
+    let done = utf8.encodeInto(body, bytes.subarray(at));
+    if (done.read < body.length) {
+      // Not ASCII: room for the worst case of this body and the rest, then encode it again.
+      const grown = new Uint8Array(bytes.length + body.length * 3);
+      grown.set(bytes.subarray(0, at));
+      bytes = grown;
+      done = utf8.encodeInto(body, bytes.subarray(at));
+    }
+    at += done.written;
+    bodyEnds[i] = at;
   }
-  return { n, nums, text: parts.join(''), ends };
+  return { n, nums, text: parts.join(''), ends, bytes, bodyEnds };
 }
 
 export function unpack(p: ClaimPage): ClaimRow[] {
   const rows: ClaimRow[] = new Array(p.n);
+  const bodies = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
   let start = 0;
+  let from = 0;
   for (let i = 0; i < p.n; i++) {
     const r = new Array(10) as ClaimRow;
     for (let j = 0; j < NUMS.length; j++) r[NUMS[j]!] = p.nums[i * NUMS.length + j]!;
     for (let j = 0; j < TEXTS.length; j++) {
       const end = p.ends[i * TEXTS.length + j]!;
-      r[TEXTS[j]!] = p.text.slice(start, end); // a slice references the page's string: no copy
+      r[TEXTS[j]!] = p.text.slice(start, end);
       start = end;
     }
+    const to = p.bodyEnds[i]!;
+    r[BODY] = bodies.subarray(from, to); // a view of the page: no copy
+    from = to;
     rows[i] = r;
   }
   return rows;
+}
+
+/**
+ * A claimed event whose body arrived as UTF-8: `bytes` for whoever can send bytes, `body` decoded on first
+ * read for everyone else.
+ */
+export class BytesEvent {
+  private text?: string;
+  constructor(
+    readonly seq: string,
+    readonly eventId: string,
+    readonly schema: string,
+    readonly bytes: Buffer,
+    readonly publishedAt: number,
+  ) {}
+
+  get body(): string {
+    return (this.text ??= this.bytes.toString('utf8'));
+  }
 }
 
 type Reply = { k: number; page?: ClaimPage; error?: string };

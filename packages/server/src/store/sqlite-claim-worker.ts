@@ -12,6 +12,8 @@ parentPort!.on('message', (m: ClaimRead & { k: number }) => {
     parentPort!.postMessage({ k: m.k, page }, [
       page.nums.buffer as ArrayBuffer,
       page.ends.buffer as ArrayBuffer,
+      page.bytes.buffer as ArrayBuffer,
+      page.bodyEnds.buffer as ArrayBuffer,
     ]);
   } catch (err) {
     parentPort!.postMessage({ k: m.k, error: (err as Error).message || String(err) });

@@ -12,7 +12,7 @@
  * as much, measured).
  */
 import type Database from 'better-sqlite3';
-import type { ClaimReader, ClaimRow } from './sqlite-claim-reader.js';
+import { BytesEvent, type ClaimReader, type ClaimRow } from './sqlite-claim-reader.js';
 import type { SubscriptionRefs } from './sqlite-refs.js';
 import type { AttemptRecord, ClaimedDelivery, DeliveryLease, Settlement } from './types.js';
 
@@ -163,7 +163,10 @@ export class SqliteDeliveries {
           subscriptionKey: this.refs.key(r[2]),
           attempts: r[3],
           createdAt: r[4],
-          event: { seq: String(r[5]), eventId: r[6], schema: r[7], body: r[8], publishedAt: r[9] },
+          event:
+            typeof r[8] === 'string'
+              ? { seq: String(r[5]), eventId: r[6], schema: r[7], body: r[8], publishedAt: r[9] }
+              : new BytesEvent(String(r[5]), r[6], r[7], r[8], r[9]),
         });
       }
       this.bury(k);

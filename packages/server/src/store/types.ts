@@ -88,7 +88,15 @@ export interface ClaimedDelivery {
   subscriptionKey: string;
   attempts: number;
   createdAt: number;
-  event: { seq: string; eventId: string; schema: string; body: string; publishedAt: number };
+  event: {
+    seq: string;
+    eventId: string;
+    schema: string;
+    body: string;
+    /** The body as UTF-8, where the store read it so (SQLite's reader thread); `body` is then decoded lazily. */
+    bytes?: Buffer;
+    publishedAt: number;
+  };
 }
 
 /** The outcome of an attempt for one delivery; applied only while the settling worker still holds the lease. */
