@@ -13,7 +13,7 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
  * deleted, so an id read once stays right, on every node: the cache keeps the publish statement to an `int[]`
  * (resolving keys in SQL made it plan and run ~0.2 ms slower per publish, measured).
  */
-export class SubscriptionRefs {
+export class PgSubscriptionRefs {
   private readonly ids = new Map<string, number>();
   constructor(private readonly pool: pg.Pool) {}
 
@@ -46,7 +46,7 @@ export class SubscriptionRefs {
  */
 export async function appendRows(
   c: Queryable,
-  refs: SubscriptionRefs,
+  refs: PgSubscriptionRefs,
   events: EventToStore[],
   now: number,
   lease?: DeliveryLease,

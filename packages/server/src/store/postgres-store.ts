@@ -1,7 +1,7 @@
 /** PostgreSQL adapter (pg). Several mlgrid nodes may share one database. */
 import pg from 'pg';
 import { loadMigrations, MIGRATIONS_TABLE } from './migrations.js';
-import { appendRows, claimRows, relaxedPool, settleRows, SubscriptionRefs } from './postgres-deliveries.js';
+import { appendRows, claimRows, relaxedPool, settleRows, PgSubscriptionRefs } from './postgres-deliveries.js';
 import { PostgresJobs } from './postgres-jobs.js';
 import { PostgresResources } from './postgres-resources.js';
 import {
@@ -60,13 +60,13 @@ export class PostgresStore implements Store {
   private readonly res: PostgresResources;
   /** Claims and settlements: sessions with synchronous_commit off (postgres-deliveries.ts). */
   private readonly relaxed: pg.Pool;
-  private readonly refs: SubscriptionRefs;
+  private readonly refs: PgSubscriptionRefs;
   private constructor(
     readonly pool: pg.Pool,
     private readonly connect: pg.ClientConfig,
   ) {
     this.relaxed = relaxedPool(connect);
-    this.refs = new SubscriptionRefs(pool);
+    this.refs = new PgSubscriptionRefs(pool);
     const tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T> = (fn) => this.tx(fn);
     const append = (c: pg.PoolClient, events: EventToStore[], now: number) => this.appendIn(c, events, now);
     this.jobs = new PostgresJobs(pool, tx, append);
