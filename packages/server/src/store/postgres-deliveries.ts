@@ -104,21 +104,29 @@ export async function appendRows(
  * Opens the pool for claims and settlements: its sessions run with synchronous_commit off, so each of those
  * single statements commits on its own without waiting for the WAL flush — one round trip, no BEGIN/COMMIT
  * (losing a lease or a settlement in a crash only re-delivers). Publish commits stay on the durable pool.
+ * Claims and settlements are named statements with generic plans: planned once per connection instead of per
+ * call (0.6–2 ms a claim; left to choose, PostgreSQL kept re-planning the claim).
  */
 export function relaxedPool(connect: pg.ClientConfig, max = 3): pg.Pool {
-  const options = `${connect.options ?? ''} -c synchronous_commit=off`.trim();
+  const options =
+    `${connect.options ?? ''} -c synchronous_commit=off -c plan_cache_mode=force_generic_plan`.trim();
   const pool = new pg.Pool({ ...connect, options, max });
   pool.on('error', () => {}); // idle-client errors surface on the next query instead of crashing
   return pool;
 }
 
-// SKIP LOCKED: several nodes claim side by side without waiting on each other's rows.
+/**
+ * SKIP LOCKED: several nodes claim side by side without waiting on each other's rows. The update finds the
+ * locked rows by primary key (`= ANY` of their ids): joined to the CTE instead, it was planned as a hash join
+ * over a sequential scan of the whole table, a cost per claim that grows with the retained rows.
+ */
 const CLAIM = `WITH c AS (
     SELECT id FROM deliveries
     WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),
   u AS (
-    UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4 FROM c WHERE d.id = c.id
+    UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4
+    WHERE d.id = ANY(ARRAY(SELECT id FROM c))
     RETURNING d.id, d.sub, d.attempts, d.created_at, d.event_seq)
   SELECT u.id::text, r.key, u.attempts, u.created_at::float8, u.event_seq::text,
     e.event_id, e.schema, e.body, e.published_at::float8
@@ -130,6 +138,7 @@ export async function claimRows(
 ): Promise<ClaimedDelivery[]> {
   // Rows as arrays (no object per row from pg), bigints as float8 (parsed as numbers, no String → Number).
   const res = await pool.query<unknown[]>({
+    name: 'mlgrid-claim',
     text: CLAIM,
     values: [q.now, q.limit, q.owner, q.leaseUntil],
     rowMode: 'array',
@@ -187,13 +196,17 @@ export async function settleRows(
   if (settlements.length === 0 && attempts.length === 0) return;
   const ids = new Array<string>(settlements.length);
   for (let i = 0; i < settlements.length; i++) ids[i] = settlements[i]!.id;
-  await pool.query(SETTLE, [
-    JSON.stringify(settlements),
-    ids,
-    now,
-    owner,
-    JSON.stringify(attempts.some(unsafe) ? attempts.map(textSafe) : attempts),
-  ]);
+  await pool.query({
+    name: 'mlgrid-settle',
+    text: SETTLE,
+    values: [
+      JSON.stringify(settlements),
+      ids,
+      now,
+      owner,
+      JSON.stringify(attempts.some(unsafe) ? attempts.map(textSafe) : attempts),
+    ],
+  });
 }
 
 /**
