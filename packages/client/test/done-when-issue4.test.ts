@@ -46,7 +46,9 @@ describe('issue 4, done when (typed SDK)', () => {
     );
     await new Promise((r) => setTimeout(r, 200)); // version 2 would have arrived by now
     expect(await inbox('tagged')).toHaveLength(1);
-    const [event] = await new EventGridDeserializer().deserializeEventGridEvents(got[0]!.body as object);
+    const [event] = await new EventGridDeserializer().deserializeEventGridEvents(
+      got[0]!.body as Record<string, unknown>,
+    );
     expect(isSystemEvent('Microsoft.MachineLearningServices.ModelRegistered', event!)).toBe(true);
     expect(event).toMatchObject({
       topic: ws.id,
@@ -84,7 +86,9 @@ describe('issue 4, done when (typed SDK)', () => {
       () => inbox('runs'),
       (v) => v.length >= 1,
     );
-    const [changed] = await new EventGridDeserializer().deserializeEventGridEvents(runs[0]!.body as object);
+    const [changed] = await new EventGridDeserializer().deserializeEventGridEvents(
+      runs[0]!.body as Record<string, unknown>,
+    );
     expect(isSystemEvent('Microsoft.MachineLearningServices.RunStatusChanged', changed!)).toBe(true);
     expect(changed!.data).toMatchObject({ runId: 'fails', runStatus: 'Failed' });
   });

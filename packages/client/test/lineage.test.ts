@@ -39,7 +39,7 @@ describe('lineage in the SDK', () => {
     expect(run.lineage).toEqual({ correlationId: 'drift-7', causationId: 'drift-7' });
     const mv = (await run.registerModel('churn', '1', {
       properties: { modelUri: 'file:///tmp/model', properties: { owner: 'ds' } },
-    })) as { properties: { jobName: string; properties: Record<string, string> } };
+    })) as unknown as { properties: { jobName: string; properties: Record<string, string> } };
     expect(mv.properties.jobName).toBe('retrain');
     expect(mv.properties.properties).toEqual({ owner: 'ds', [C]: 'drift-7', [K]: jobId });
   });
@@ -47,7 +47,9 @@ describe('lineage in the SDK', () => {
   it('without the variables, the server inherits from the job the version names', async () => {
     const run = Run.fromEnv({ MLGRID_SERVER: s.url, MLGRID_JOB_ID: jobId, MLGRID_KEY: ADMIN_KEY });
     expect(run.lineage).toBeUndefined();
-    const mv = (await run.registerModel('churn', '2', { properties: { modelUri: 'file:///tmp/model' } })) as {
+    const mv = (await run.registerModel('churn', '2', {
+      properties: { modelUri: 'file:///tmp/model' },
+    })) as unknown as {
       properties: { properties: Record<string, string> };
     };
     expect(mv.properties.properties).toEqual({ [C]: 'drift-7', [K]: jobId });

@@ -60,7 +60,12 @@ describe.each([
     'config/params.json': Buffer.from('{"alpha":0.5}\n'),
     'config/deep/readme.txt': Buffer.from('ünïcode text\n'),
   };
-  const put = (upload: string, path: string, body: BodyInit, headers: Record<string, string> = {}) =>
+  const put = (
+    upload: string,
+    path: string,
+    body: NonNullable<RequestInit['body']>,
+    headers: Record<string, string> = {},
+  ) =>
     fetch(`${s.url}${WS}/artifactUploads/${upload}/files/${path}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${ADMIN_KEY}`, ...headers },

@@ -256,7 +256,7 @@ describe.each([
     const byKey = Object.fromEntries(runs.map((r) => [r.properties.key.split('/')[1], r.properties]));
     expect(
       Object.values(byKey)
-        .map((p) => p.status)
+        .map((p) => (p as { status: string }).status)
         .sort(),
     ).toEqual(['Skipped', 'Succeeded']);
     expect(runs.find((r) => status(r) === 'Skipped')!.properties.reason).toBe('condition is false');
