@@ -1,13 +1,15 @@
 /**
  * Delivery rows name their subscription by a reference (SQLite migration 008, PostgreSQL 007; sqlite-refs.ts):
  * a database written by the previous schema keeps every delivery with its subscription, and subscriptions get
- * their reference when they are created, on both stores.
+ * their reference when they are created, on both stores. PostgreSQL claims take keys from a cache of references
+ * (a claim it cannot resolve gives its rows back) and keep a plan that reaches every table by index.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadMigrations, MIGRATIONS_TABLE } from '../src/store/migrations.js';
+import { CLAIM } from '../src/store/postgres-deliveries.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import { SubscriptionRefs } from '../src/store/sqlite-refs.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
@@ -243,5 +245,70 @@ describe('SQLite reference cache', () => {
     expect(id).not.toBe(during);
     expect(refs.key(id)).toBe(C);
     expect(refs.id(C)).toBe(id);
+  });
+});
+
+describe('PostgreSQL reference cache', () => {
+  it('gives back the rows of a claim whose subscription references cannot be resolved', async (ctx) => {
+    if (postgres.skip) return ctx.skip();
+    const store = (await postgres.openNew()) as PostgresStore;
+    await store.putEventSubscription(sub(A, 'a'));
+    const [event] = await store.appendEvents(
+      [
+        {
+          eventId: 'y1',
+          sourceKey: SCOPE,
+          eventType: 'T',
+          subject: 's',
+          schema: 'EventGridSchema',
+          body: '{}',
+          subscriptionKeys: [A],
+        },
+      ],
+      100,
+      { owner: 'publisher', until: 150 }, // born leased: returned with its seq
+    );
+    // A row naming a reference nobody created (no foreign key keeps it out), claimed with A's row.
+    await store.pool.query(
+      `INSERT INTO deliveries (sub, event_seq, status, next_attempt_at, created_at) VALUES (424242, $1, 'pending', 100, 100)`,
+      [event!.event.seq],
+    );
+    await expect(
+      store.claimDeliveries({ owner: 'w', limit: 10, now: 1000, leaseUntil: 9000 }),
+    ).rejects.toThrow('subscription reference 424242 does not exist');
+    const rows = await store.pool.query(
+      'SELECT sub, lease_owner, next_attempt_at FROM deliveries ORDER BY id',
+    );
+    expect(rows.rows.map((r) => [r.sub, r.lease_owner, Number(r.next_attempt_at)])).toEqual([
+      [expect.any(Number), null, 0],
+      [424242, null, 0],
+    ]);
+    // With the stray row gone, the same claim hands A's delivery over with its key.
+    await store.pool.query('DELETE FROM deliveries WHERE sub = 424242');
+    const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, now: 1000, leaseUntil: 9000 });
+    expect(claimed.map((d) => [d.subscriptionKey, d.event.eventId])).toEqual([[A, 'y1']]);
+  });
+
+  it('plans the claim with indexes only, even generically on empty tables', async (ctx) => {
+    if (postgres.skip) return ctx.skip();
+    const schema = uniqueSchema();
+    cleanups.push(() => dropSchema(schema));
+    await postgres.open(schema); // migrated, empty (closed by the cleanup)
+    const c = new pg.Client({
+      connectionString: TEST_DATABASE_URL,
+      options: `-c search_path=${schema} -c plan_cache_mode=force_generic_plan`,
+    });
+    await c.connect();
+    try {
+      await c.query(`PREPARE claim(bigint, int, text, bigint) AS ${CLAIM}`);
+      const plan = (await c.query('EXPLAIN EXECUTE claim(1000, 500, $$w$$, 2000)')).rows
+        .map((r) => r['QUERY PLAN'] as string)
+        .join('\n');
+      // A sequential scan here would read a whole table per claim for as long as the plan is cached.
+      expect(plan).not.toMatch(/Seq Scan/);
+      expect(plan).toMatch(/Index Scan using events_pkey/);
+    } finally {
+      await c.end();
+    }
   });
 });

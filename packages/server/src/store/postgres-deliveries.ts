@@ -9,12 +9,14 @@ import type { AttemptRecord, ClaimedDelivery, DeliveryLease, EventToStore, Settl
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /**
- * Subscription references by key (migration 007). A reference is created with its subscription and never
- * deleted, so an id read once stays right, on every node: the cache keeps the publish statement to an `int[]`
- * (resolving keys in SQL made it plan and run ~0.2 ms slower per publish, measured).
+ * Subscription references (migration 007). A reference is created with its subscription and never deleted, so
+ * an id read once stays right, on every node: the cache keeps the publish statement to an `int[]` (resolving
+ * keys in SQL made it plan and run ~0.2 ms slower per publish, measured) and claims to ids (a key is ~190 bytes
+ * a row to send and parse).
  */
 export class PgSubscriptionRefs {
   private readonly ids = new Map<string, number>();
+  private readonly keys = new Map<number, string>();
   constructor(private readonly pool: pg.Pool) {}
 
   /**
@@ -30,12 +32,30 @@ export class PgSubscriptionRefs {
         'INSERT INTO subscription_refs (key) SELECT unnest($1::text[]) ON CONFLICT (key) DO NOTHING',
         [unique],
       );
-      const res = await this.pool.query('SELECT id, key FROM subscription_refs WHERE key = ANY($1)', [
-        unique,
-      ]);
-      for (const r of res.rows) this.ids.set(r.key as string, r.id as number);
+      await this.load('key', unique);
     }
     return keys.map((k) => this.ids.get(k)!);
+  }
+
+  /** The keys of reference ids, in order. */
+  async keysOf(ids: readonly number[]): Promise<string[]> {
+    const missing = ids.filter((id) => !this.keys.has(id));
+    if (missing.length > 0) await this.load('id', [...new Set(missing)]);
+    return ids.map((id) => {
+      const key = this.keys.get(id);
+      if (key === undefined) throw new Error(`subscription reference ${id} does not exist`);
+      return key;
+    });
+  }
+
+  private async load(by: 'id' | 'key', values: (string | number)[]): Promise<void> {
+    const res = await this.pool.query(`SELECT id, key FROM subscription_refs WHERE ${by} = ANY($1)`, [
+      values,
+    ]);
+    for (const r of res.rows) {
+      this.ids.set(r.key as string, r.id as number);
+      this.keys.set(r.id as number, r.key as string);
+    }
   }
 }
 
@@ -118,9 +138,12 @@ export function relaxedPool(connect: pg.ClientConfig, max = 3): pg.Pool {
 /**
  * SKIP LOCKED: several nodes claim side by side without waiting on each other's rows. The update finds the
  * locked rows by primary key (`= ANY` of their ids): joined to the CTE instead, it was planned as a hash join
- * over a sequential scan of the whole table, a cost per claim that grows with the retained rows.
+ * over a sequential scan of the whole table, a cost per claim that grows with the retained rows. The claim runs
+ * with a generic plan (`relaxedPool`), one made perhaps when the tables were empty: every step is reached by an
+ * index whatever the statistics say (the `OFFSET 0` keeps the events lookup a per-row index scan; joined, an
+ * empty table's plan was a sequential scan of `events`), and subscription keys come from the reference cache.
  */
-const CLAIM = `WITH c AS (
+export const CLAIM = `WITH c AS (
     SELECT id FROM deliveries
     WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),
@@ -128,12 +151,13 @@ const CLAIM = `WITH c AS (
     UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4
     WHERE d.id = ANY(ARRAY(SELECT id FROM c))
     RETURNING d.id, d.sub, d.attempts, d.created_at, d.event_seq)
-  SELECT u.id::text, r.key, u.attempts, u.created_at::float8, u.event_seq::text,
+  SELECT u.id::text, u.sub, u.attempts, u.created_at::float8, u.event_seq::text,
     e.event_id, e.schema, e.body, e.published_at::float8
-  FROM u JOIN events e ON e.seq = u.event_seq JOIN subscription_refs r ON r.id = u.sub ORDER BY u.id`;
+  FROM u CROSS JOIN LATERAL (SELECT * FROM events WHERE seq = u.event_seq OFFSET 0) e ORDER BY u.id`;
 
 export async function claimRows(
   pool: pg.Pool,
+  refs: PgSubscriptionRefs,
   q: { owner: string; limit: number; now: number; leaseUntil: number },
 ): Promise<ClaimedDelivery[]> {
   // Rows as arrays (no object per row from pg), bigints as float8 (parsed as numbers, no String → Number).
@@ -143,9 +167,20 @@ export async function claimRows(
     values: [q.now, q.limit, q.owner, q.leaseUntil],
     rowMode: 'array',
   });
-  return res.rows.map((r) => ({
+  let keys: string[];
+  try {
+    keys = await refs.keysOf(res.rows.map((r) => r[1] as number));
+  } catch (err) {
+    // Leased but never handed over: give the rows back, due at once, rather than hold them for the lease.
+    const ids = res.rows.map((r) => r[0]);
+    const unlease = `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0
+      WHERE id = ANY($1) AND lease_owner = $2`;
+    await pool.query(unlease, [ids, q.owner]).catch(() => {}); // best effort: else the lease lapses
+    throw err;
+  }
+  return res.rows.map((r, i) => ({
     id: r[0] as string,
-    subscriptionKey: r[1] as string,
+    subscriptionKey: keys[i]!,
     attempts: r[2] as number,
     createdAt: r[3] as number,
     event: {

@@ -496,7 +496,7 @@ export class PostgresStore implements Store {
     now: number;
     leaseUntil: number;
   }): Promise<ClaimedDelivery[]> {
-    return claimRows(this.relaxed, q);
+    return claimRows(this.relaxed, this.refs, q);
   }
 
   async settleDeliveries(
