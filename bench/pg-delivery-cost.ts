@@ -5,7 +5,8 @@
  * count too — for:
  *
  *   claim       mlgrid's claim statement (lease + event bodies), 500 rows a call, as the dispatcher issues it
- *   settle      mlgrid's settlement of those rows as delivered (with one attempt record per 100)
+ *   settle      mlgrid's settlement of those rows as delivered, with one attempt record per request of
+ *               --events-per-request rows (default 100, the batch goal's size; 1 for one event per request)
  *   read floor  the same rows and bodies read by id range, nothing written: what any design must do to deliver
  *               a backlog whose bodies live in PostgreSQL
  *   status floor a status update alone on a copy of the rows with no index but the primary key and room on
@@ -14,8 +15,10 @@
  * The calls run one at a time on one connection, a settlement three claims behind (as in a drain), so the
  * figures are CPU per row, not throughput. Linux only; PostgreSQL must run on this host.
  *
+ * It also reports the attempt log's size on disk per attempt (table, indexes and TOAST).
+ *
  *   node --conditions=mlgrid-source --import tsx bench/pg-delivery-cost.ts [--rows 60000] [--rounds 3]
- *        [--json out.json]
+ *        [--events-per-request 100] [--json out.json]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -27,6 +30,9 @@ import { arg, fmt2, median, table, writeJsonIfAsked } from './lib/util.js';
 const ROWS = Number(arg('rows') ?? 60_000);
 const ROUNDS = Number(arg('rounds') ?? 3);
 const PAGE = 500;
+const PER_REQUEST = Number(arg('events-per-request') ?? 100);
+if (!Number.isInteger(PER_REQUEST) || PER_REQUEST < 1)
+  throw new Error('--events-per-request: a positive integer');
 const SUB =
   '/subscriptions/bench/resourceGroups/bench/providers/Microsoft.EventGrid/topics/t/eventSubscriptions/s';
 
@@ -92,8 +98,8 @@ async function round(): Promise<Record<string, number>> {
       const page = claimed.shift()!;
       const before = serverCpuMs();
       const attempts = [];
-      for (let i = 0; i < page.length; i += 100) {
-        const ids = page.slice(i, i + 100).map((d) => d.event.eventId);
+      for (let i = 0; i < page.length; i += PER_REQUEST) {
+        const ids = page.slice(i, i + PER_REQUEST).map((d) => d.event.eventId);
         attempts.push({
           subscriptionKey: SUB,
           startedAt: now,
@@ -164,7 +170,11 @@ async function round(): Promise<Record<string, number>> {
       }
     });
     if (updated !== ROWS) throw new Error(`status floor updated ${updated} of ${ROWS} rows`);
-    return { claim: claimAndSettle - settle, settle, readFloor, statusFloor };
+    const log = await raw.query(
+      `SELECT pg_total_relation_size('delivery_attempts') AS bytes, (SELECT count(*) FROM delivery_attempts) AS n`,
+    );
+    const attemptBytes = Number(log.rows[0].bytes) / Number(log.rows[0].n);
+    return { claim: claimAndSettle - settle, settle, readFloor, statusFloor, attemptBytes };
   } finally {
     await raw.end();
     await store.pool.query(`DROP SCHEMA ${schema} CASCADE`);
@@ -183,15 +193,25 @@ const med = (k: string) => median(rounds.map((r) => r[k]!));
 const summary = {
   mlgrid: med('claim') + med('settle'),
   floor: med('readFloor') + med('statusFloor'),
+  attemptBytes: med('attemptBytes'),
 };
 console.log(
-  `\nPostgreSQL server CPU per delivery (µs, median of ${ROUNDS} rounds of ${ROWS.toLocaleString('en-US')} rows)\n` +
+  `\nPostgreSQL server CPU per delivery (µs, median of ${ROUNDS} rounds of ${ROWS.toLocaleString('en-US')} rows, ` +
+    `${PER_REQUEST} per request)\n` +
     table(
       ['', 'claim / read', 'settle / status', 'total'],
       [
         ['mlgrid', fmt2(med('claim')), fmt2(med('settle')), fmt2(summary.mlgrid)],
         ['floor', fmt2(med('readFloor')), fmt2(med('statusFloor')), fmt2(summary.floor)],
       ],
-    ),
+    ) +
+    `\nattempt log: ${Math.round(summary.attemptBytes)} bytes on disk per attempt`,
 );
-writeJsonIfAsked({ benchmark: 'pg-delivery-cost', rows: ROWS, page: PAGE, rounds, summary });
+writeJsonIfAsked({
+  benchmark: 'pg-delivery-cost',
+  rows: ROWS,
+  page: PAGE,
+  eventsPerRequest: PER_REQUEST,
+  rounds,
+  summary,
+});

@@ -47,6 +47,21 @@ const OLD_EVENT = `INSERT INTO events (event_id, source_key, event_type, subject
     VALUES ($1, $2, 'T', 's', 'EventGridSchema', $3, 100)`;
 const OLD_DELIVERY = `INSERT INTO deliveries (subscription_key, event_seq, status, attempts, next_attempt_at,
     created_at, dead_letter_reason, settled_at) VALUES ($1, $2, $3, $4, 100, 100, $5, $6)`;
+/** Attempts logged under the previous schema, one by a key that has nothing else left (SQLite 009, PostgreSQL 008). */
+const LOGGED_ONLY = `${SCOPE}/providers/microsoft.eventgrid/eventsubscriptions/logged`;
+const OLD_ATTEMPTS: [key: string, eventId: string, status: number][] = [
+  [A, 'e2', 200],
+  [LOGGED_ONLY, 'z0', 503],
+  [A, 'e1', 500],
+];
+const OLD_ATTEMPT = `INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms, delivery_count,
+    event_ids, status_code, outcome, response_excerpt) VALUES ($1, 100, 12, 1, $2, $3, $4, 'x')`;
+const oldAttempt = ([key, eventId, status]: (typeof OLD_ATTEMPTS)[number]) => [
+  key,
+  JSON.stringify([eventId]),
+  status,
+  status === 200 ? 'Succeeded' : 'GenericError',
+];
 /** Each `$n` appears once and in order: SQLite takes them as `?`. */
 const sqlite$ = (sql: string) => sql.replace(/\$\d/g, '?');
 
@@ -90,6 +105,7 @@ const sqlite: Backend = {
         status === 'pending' ? null : 200,
       );
     });
+    for (const a of OLD_ATTEMPTS) db.prepare(sqlite$(OLD_ATTEMPT)).run(...oldAttempt(a));
     db.close();
     return this.open(t.dir);
   },
@@ -111,7 +127,7 @@ const sqlite: Backend = {
   },
 } as Backend & { open(dir: string): SqliteStore };
 
-const postgres: Backend = {
+const postgres: Backend & { open(schema: string): Promise<PostgresStore> } = {
   name: 'postgres',
   skip: await skipWithoutPostgres('subscription references'),
   async openOld() {
@@ -132,6 +148,7 @@ const postgres: Backend = {
           .seq;
         await c.query(OLD_DELIVERY, [key, seq, status, attempts, reason, status === 'pending' ? null : 200]);
       }
+      for (const a of OLD_ATTEMPTS) await c.query(OLD_ATTEMPT, oldAttempt(a));
     } finally {
       await c.end();
     }
@@ -151,7 +168,7 @@ const postgres: Backend = {
     const res = await (store as PostgresStore).pool.query('SELECT key FROM subscription_refs ORDER BY id');
     return res.rows.map((r) => r.key as string);
   },
-} as Backend & { open(schema: string): Promise<PostgresStore> };
+};
 
 describe.each([sqlite, postgres])('subscription references on $name', (backend) => {
   it('migrates deliveries written by the previous schema with their subscriptions, statuses and indexes', async (ctx) => {
@@ -166,7 +183,19 @@ describe.each([sqlite, postgres])('subscription references on $name', (backend) 
     expect(listed[1]!.deadLetterReason).toBe('MaxDeliveryAttemptsExceeded');
     expect(await store.countDeliveries(A, 'deadlettered')).toBe(1);
     expect(await store.countDeliveries(ORPHAN)).toBe(1);
-    expect(await backend.refs(store)).toEqual([A, ORPHAN]);
+    expect(await backend.refs(store)).toEqual([A, ORPHAN, LOGGED_ONLY]);
+    const logged = async (key: string) =>
+      (await store.listAttempts(key, { limit: 10 })).map((a) => [
+        a.subscriptionKey,
+        a.eventIds,
+        a.statusCode,
+      ]);
+    expect(await logged(A)).toEqual([
+      [A, ['e2'], 200],
+      [A, ['e1'], 500],
+    ]);
+    expect(await logged(LOGGED_ONLY)).toEqual([[LOGGED_ONLY, ['z0'], 503]]);
+    expect(await store.listAttempts(A, { limit: 10, outcome: 'failed' })).toHaveLength(1);
 
     const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, now: 1000, leaseUntil: 2000 });
     expect(claimed.map((d) => [d.subscriptionKey, d.event.eventId])).toEqual([
@@ -218,6 +247,29 @@ describe.each([sqlite, postgres])('subscription references on $name', (backend) 
       ['x2', ORPHAN],
       ['x2', B],
     ]);
+    // The attempt log names subscriptions by reference too, and lists each one's attempts under its key.
+    const attempt = (d: (typeof claimed)[number], statusCode: number) => ({
+      subscriptionKey: d.subscriptionKey,
+      startedAt: 1000,
+      durationMs: 5,
+      deliveryCount: 1,
+      eventIds: [d.event.eventId],
+      statusCode,
+      outcome: statusCode === 200 ? 'Succeeded' : 'Busy',
+    });
+    await store.settleDeliveries(
+      'w',
+      [],
+      claimed.map((d, i) => attempt(d, 200 + i)),
+      1000,
+    );
+    for (const [i, d] of claimed.entries()) {
+      const log = await store.listAttempts(d.subscriptionKey, { limit: 10 });
+      expect(log.filter((a) => a.statusCode === 200 + i).map((a) => [a.subscriptionKey, a.eventIds])).toEqual(
+        [[d.subscriptionKey, [d.event.eventId]]],
+      );
+    }
+    expect((await store.listAttempts(B, { limit: 10 })).map((a) => a.eventIds)).toEqual([['x1'], ['x2']]);
   });
 });
 

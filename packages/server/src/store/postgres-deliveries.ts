@@ -212,17 +212,18 @@ const SETTLE = `WITH u AS (
     WHERE d.id = s.id AND d.id = ANY($2::bigint[]) AND d.lease_owner = $4
     RETURNING 1),
   a AS (
-    INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms, delivery_count, event_ids,
-      status_code, outcome, response_excerpt)
-    SELECT "subscriptionKey", "startedAt", "durationMs", "deliveryCount", "eventIds"::text, "statusCode", outcome,
+    INSERT INTO delivery_attempts (sub, started_at, duration_ms, delivery_count, event_ids, status_code, outcome,
+      response_excerpt)
+    SELECT sub, "startedAt", "durationMs", "deliveryCount", "eventIds"::text, "statusCode", outcome,
       "responseExcerpt"
-    FROM json_to_recordset($5::json) AS y("subscriptionKey" text, "startedAt" bigint, "durationMs" int,
+    FROM json_to_recordset($5::json) AS y(sub int, "startedAt" bigint, "durationMs" int,
       "deliveryCount" int, "eventIds" json, "statusCode" int, outcome text, "responseExcerpt" text)
     RETURNING 1)
   SELECT (SELECT count(*) FROM u) AS settled, (SELECT count(*) FROM a) AS logged`;
 
 export async function settleRows(
   pool: pg.Pool,
+  refs: PgSubscriptionRefs,
   owner: string,
   settlements: Settlement[],
   attempts: AttemptRecord[],
@@ -231,6 +232,7 @@ export async function settleRows(
   if (settlements.length === 0 && attempts.length === 0) return;
   const ids = new Array<string>(settlements.length);
   for (let i = 0; i < settlements.length; i++) ids[i] = settlements[i]!.id;
+  const subs = await refs.of(attempts.map((a) => a.subscriptionKey));
   await pool.query({
     name: 'mlgrid-settle',
     text: SETTLE,
@@ -239,16 +241,31 @@ export async function settleRows(
       ids,
       now,
       owner,
-      JSON.stringify(attempts.some(unsafe) ? attempts.map(textSafe) : attempts),
+      JSON.stringify(attempts.map((a, i) => logRow(a, subs[i]!))),
     ],
   });
 }
 
 /**
- * A response excerpt is whatever the endpoint answered: PostgreSQL text takes neither NUL nor lone surrogates
- * (json_to_recordset would fail the whole settlement on `\u0000`), so those become U+FFFD.
+ * An attempt as the log stores it: the subscription by reference, and the response excerpt as PostgreSQL text,
+ * which takes neither NUL nor lone surrogates (json_to_recordset would fail the whole settlement on `\u0000`),
+ * so those become U+FFFD.
  */
+function logRow(a: AttemptRecord, sub: number) {
+  const excerpt = a.responseExcerpt;
+  return {
+    sub,
+    startedAt: a.startedAt,
+    durationMs: a.durationMs,
+    deliveryCount: a.deliveryCount,
+    eventIds: a.eventIds,
+    statusCode: a.statusCode,
+    outcome: a.outcome,
+    responseExcerpt:
+      excerpt !== undefined && NOT_TEXT.test(excerpt)
+        ? excerpt.replace(new RegExp(NOT_TEXT, 'g'), '\uFFFD')
+        : excerpt,
+  };
+}
+
 const NOT_TEXT = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const unsafe = (a: AttemptRecord) => a.responseExcerpt !== undefined && NOT_TEXT.test(a.responseExcerpt);
-const textSafe = (a: AttemptRecord): AttemptRecord =>
-  unsafe(a) ? { ...a, responseExcerpt: a.responseExcerpt!.replace(new RegExp(NOT_TEXT, 'g'), '\uFFFD') } : a;

@@ -505,7 +505,7 @@ export class PostgresStore implements Store {
     attempts: AttemptRecord[],
     now: number,
   ): Promise<void> {
-    await settleRows(this.relaxed, owner, settlements, attempts, now);
+    await settleRows(this.relaxed, this.refs, owner, settlements, attempts, now);
   }
 
   async releaseLeases(owner?: string): Promise<number> {
@@ -527,7 +527,7 @@ export class PostgresStore implements Store {
   async listAttempts(subscriptionKey: string, q: AttemptQuery): Promise<AttemptView[]> {
     const f = outcomeFilter(q.outcome);
     const res = await this.pool.query(
-      `SELECT * FROM delivery_attempts WHERE subscription_key = $1 AND id > $2
+      `SELECT a.*, $1::text AS subscription_key FROM delivery_attempts a WHERE sub = ${SUB} AND id > $2
          AND ($3::text IS NULL OR outcome = $3) AND ($4::int = 0 OR outcome <> 'Succeeded')
          AND ($5::bigint IS NULL OR started_at >= $5) AND ($6::bigint IS NULL OR started_at < $6)
        ORDER BY id LIMIT $7`,

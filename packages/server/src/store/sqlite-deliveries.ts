@@ -106,7 +106,7 @@ export class SqliteDeliveries {
         last_status_code = ?, last_outcome = COALESCE(?, last_outcome), dead_letter_reason = ?,
         settled_at = ?, lease_owner = NULL, lease_until = NULL
       WHERE id = ?`);
-    this.attempt = db.prepare(`INSERT INTO delivery_attempts (subscription_key, started_at, duration_ms,
+    this.attempt = db.prepare(`INSERT INTO delivery_attempts (sub, started_at, duration_ms,
         delivery_count, event_ids, status_code, outcome, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     // Released deliveries were due when leased: due again at once.
     const release = 'UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = 0';
@@ -273,7 +273,7 @@ export class SqliteDeliveries {
     if (run !== undefined) this.deliver(run.st, run.ids, now);
     for (const a of attempts) {
       this.attempt.run(
-        a.subscriptionKey,
+        this.refs.id(a.subscriptionKey),
         a.startedAt,
         a.durationMs,
         a.deliveryCount,

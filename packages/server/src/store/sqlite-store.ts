@@ -457,6 +457,7 @@ export class SqliteStore implements Store {
     attempts: AttemptRecord[],
     now: number,
   ): Promise<void> {
+    for (const a of attempts) this.refs.id(a.subscriptionKey); // cached outside the transaction, as for appends
     const ended = this.relaxed(() => this.dl.settle(owner, settlements, attempts, now));
     this.dl.forget(ended);
   }
@@ -581,7 +582,8 @@ function prepare(db: Database.Database) {
     listDeliveries: p(listDeliveriesSql('(@status IS NULL OR d.status = @status)')),
     listDeadLettered: p(listDeliveriesSql("d.status = 'deadlettered' AND @status = 'deadlettered'")),
     countPending: p("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"),
-    listAttempts: p(`SELECT * FROM delivery_attempts WHERE subscription_key = @sub AND id > @after
+    listAttempts:
+      p(`SELECT a.*, @sub AS subscription_key FROM delivery_attempts a WHERE sub = ${SUB} AND id > @after
         AND (@outcome IS NULL OR outcome = @outcome) AND (@failed = 0 OR outcome <> 'Succeeded')
         AND (@from IS NULL OR started_at >= @from) AND (@to IS NULL OR started_at < @to)
       ORDER BY id LIMIT @limit`),
