@@ -49,8 +49,21 @@ describe('scoring host lifetime', () => {
       properties: { model: 'azureml:m:1', codeConfiguration: { codeId: code, scoringScript: 'score.py' } },
     };
     expect((await put('/onlineEndpoints/life-ep/deployments/blue', dep)).status).toBe(201);
-    for (let i = 0; i < 200 && pidsWith(code).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(pidsWith(code).length).toBeGreaterThanOrEqual(1); // the scoring host is up
+    // Provisioned means the scoring host answered its health check (a process seen on the way up may not be it,
+    // and a failed start says why here: this assertion once failed in CI with no more than "0 processes").
+    let deployment: { properties: { provisioningState: string } } | undefined;
+    for (let i = 0; i < 1200; i++) {
+      const res = await fetch(`${ws}/onlineEndpoints/life-ep/deployments/blue?api-version=2022-10-01`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      deployment = await res.json();
+      if (!/^(Creating|Updating)$/.test(deployment!.properties.provisioningState)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(deployment!.properties, JSON.stringify(deployment)).toMatchObject({
+      provisioningState: 'Succeeded',
+    });
+    expect(pidsWith(code)).toHaveLength(1); // the scoring host is up
 
     p.child.kill('SIGKILL');
     await p.exited;
