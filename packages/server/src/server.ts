@@ -151,14 +151,16 @@ export async function startServer(cfg: ServerConfig, logger?: Logger): Promise<R
     const sender = new WebhookSender({ timeoutMs: d.timeoutMs, guard });
     const index = new RoutingIndex();
     const validator = d.validateWebhooks ? new WebhookValidator(sender, d.timeScale) : undefined;
-    const subscriptions = new EventSubscriptionService(store, index, undefined, validator);
+    const fnDir = cfg.functions?.dir ?? `${cfg.dataDir}/functions`;
+    const functions = new FunctionService(store, fnDir, (id) => functionHandler.forget(id));
+    const subscriptions = new EventSubscriptionService(store, index, undefined, validator, async (id) =>
+      Boolean(await functions.find(id)),
+    );
     unwatch = await subscriptions.load();
     const topics = new TopicService(store, subscriptions);
     const deadLetters = new DeadLetterWriter(log);
     const metrics = new Metrics(() => store.countPending());
     const connections = new ConnectionsService(store); // broker connections for queue destinations
-    const fnDir = cfg.functions?.dir ?? `${cfg.dataDir}/functions`;
-    const functions = new FunctionService(store, fnDir, (id) => functionHandler.forget(id));
     // An attempt (slot wait + run) ends before its delivery lease lapses, so no second claim runs it again.
     const functionHandler = new FunctionHandler(functions, {
       dir: fnDir,

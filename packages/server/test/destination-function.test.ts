@@ -342,9 +342,46 @@ describe('AzureFunction destinations (local functions)', () => {
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
   });
 
-  it('retries what cannot run: a missing function, a missing program, a folder leading outside', async () => {
+  it('refuses a destination naming no function, on create and on update, as Azure does', async () => {
+    const refused = { statusCode: 400, message: expect.stringMatching(/Destination endpoint not found/) };
+    await expect(subscribe('nowhere', 'no-such-function')).rejects.toMatchObject(refused);
+    const put = await s.arm('PUT', esPath('nowhere'), {
+      properties: {
+        destination: { endpointType: 'AzureFunction', properties: { resourceId: `${APP}/functions/nope` } },
+      },
+    });
+    expect(put.status).toBe(400);
+    expect((await put.json()).error).toMatchObject({
+      code: 'InvalidRequestContent',
+      target: 'properties.destination.properties.resourceId',
+      message: expect.stringContaining(`no function '${APP}/functions/nope' exists`),
+    });
+    expect((await s.arm('GET', esPath('nowhere'))).status).toBe(404); // nothing was stored
+
+    // ARM ids are case-insensitive; an update to a missing function leaves the subscription as it was.
+    await subscribe('moving', 'PY', {
+      destination: { endpointType: 'AzureFunction', resourceId: `${APP.toUpperCase()}/functions/PY` },
+    });
+    await expect(
+      client.eventSubscriptions.beginUpdateAndWait(TOPIC, 'moving', {
+        destination: { endpointType: 'AzureFunction', resourceId: `${APP}/functions/gone` },
+      }),
+    ).rejects.toMatchObject(refused);
+    const kept = await client.eventSubscriptions.get(TOPIC, 'moving');
+    expect(kept.destination).toMatchObject({ resourceId: `${APP.toUpperCase()}/functions/PY` });
+    await client.eventSubscriptions.beginDeleteAndWait(TOPIC, 'moving');
+  });
+
+  it('retries what cannot run: a deleted function, a missing program, a folder leading outside', async () => {
     const retry = { retryPolicy: { maxDeliveryAttempts: 2, eventTimeToLiveInMinutes: 60 } };
+    // A function deleted after the subscription was made: deliveries retry (it may come back), then dead-letter.
+    const ghost = `${APP}/functions/ghost`;
+    expect(
+      (await s.arm('PUT', ghost, { properties: { config: { mlgrid: { command: [PYTHON, 'x.py'] } } } }))
+        .status,
+    ).toBe(201);
     await subscribe('ghost', 'ghost', retry);
+    expect((await s.arm('DELETE', ghost)).status).toBe(200);
     await subscribe('noprog', 'missing-program', retry);
     await subscribe('escape', 'escape', retry);
     await publish([ev('g-1', 'ghost/x'), ev('n-1', 'noprog/x'), ev('e-1', 'escape/x')]);

@@ -33,6 +33,8 @@ export class EventSubscriptionService {
     private readonly now: () => Date = () => new Date(),
     /** Runs the webhook validation handshake; absent = endpoints are trusted (`--webhook-validation off`). */
     private readonly validator?: WebhookValidator,
+    /** Whether a local function exists, for AzureFunction destinations; absent = not checked. */
+    private readonly functionExists?: (resourceId: string) => Promise<boolean>,
   ) {}
 
   private refreshing: Promise<void> = Promise.resolve();
@@ -67,6 +69,7 @@ export class EventSubscriptionService {
     const spec = parseEventSubscriptionPut(body, { scope, name, topicInputSchema, now });
     const id = eventSubscriptionId(scope, name);
     const existing = await this.store.getEventSubscription(id.toLowerCase());
+    await this.checkFunction(existing?.spec as EventSubscriptionSpec | undefined, spec);
     const state = await this.validation(existing, existing?.id ?? id, spec, baseUrl);
     const signing = nextSigning(signingOf(existing), requestedSigning(body, false), now);
     const at = now.toISOString();
@@ -102,6 +105,22 @@ export class EventSubscriptionService {
     }
     if (!this.validator || target === undefined) return { provisioningState: 'Succeeded' };
     return this.validator.validate({ id, spec, baseUrl });
+  }
+
+  /**
+   * Azure refuses an AzureFunction destination whose function does not exist ("Destination endpoint not
+   * found"); so does mlgrid, when the destination is new or names another function. A function deleted later
+   * is the dispatcher's business: its deliveries are retried, then dead-lettered.
+   */
+  private async checkFunction(before: EventSubscriptionSpec | undefined, spec: EventSubscriptionSpec) {
+    const target = functionTarget(spec);
+    if (!this.functionExists || target === undefined || target === functionTarget(before)) return;
+    if (await this.functionExists(target)) return;
+    throw invalid(
+      'properties.destination.properties.resourceId',
+      `Destination endpoint not found: no function '${spec.destination!.properties.resourceId}' exists ` +
+        '(create it first: mlgrid function create, or PUT the function resource)',
+    );
   }
 
   /** The validationUrl was opened: accept it once, before the deadline. */
@@ -167,6 +186,7 @@ export class EventSubscriptionService {
       topicInputSchema: await this.scopeInputSchema(scope),
       now: this.now(),
     });
+    await this.checkFunction(rec.spec as EventSubscriptionSpec, spec);
     const state = await this.validation(rec, rec.id, spec, baseUrl);
     const signing = nextSigning(signingOf(rec), requestedSigning(body, true), this.now());
     delete (spec as { signing?: unknown }).signing; // the patch carried the stored state over; `signing` decides
@@ -289,6 +309,12 @@ function handshakeTarget(spec: EventSubscriptionSpec): string | undefined {
   const d = spec.destination;
   if (d?.endpointType !== 'WebHook' || !d.properties.endpointUrl) return undefined;
   return `${spec.eventDeliverySchema === 'CloudEventSchemaV1_0' ? 'ce' : 'eg'} ${d.properties.endpointUrl}`;
+}
+
+/** The function an AzureFunction destination names, lower-cased (ARM ids are case-insensitive). */
+function functionTarget(spec: EventSubscriptionSpec | undefined): string | undefined {
+  const d = spec?.destination;
+  return d?.endpointType === 'AzureFunction' ? d.properties.resourceId?.toLowerCase() : undefined;
 }
 
 function render(r: EventSubscriptionRecord): EventSubscriptionOut {
