@@ -33,17 +33,28 @@
  * BENCH_DISPATCH=off (diagnostic): the latency case without the dispatcher, for publish-only ack latencies.
  * --mlgrid-only: skip the raw baselines (no ratios): for comparing mlgrid's CPU per event between two builds.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { buildDeliveryRequest } from '../packages/server/src/core/delivery-format.js';
+import {
+  BASE_ARGV,
+  exited,
+  expect,
+  next,
+  nonce,
+  report,
+  spawnChild,
+  startReceiverChild,
+  type Receiver,
+  type ReceiverStats,
+} from './lib/children.js';
 import { PG_URL, publishBody, scanIds, seqOf, storedEvent, SUBSCRIPTION } from './lib/delivery-events.js';
 import { arg, fmt, fmt2, median, percentile, QUICK, table, writeJsonIfAsked } from './lib/util.js';
 
@@ -60,50 +71,8 @@ const LAT_MS = QUICK ? 2000 : 10_000;
 const RATIO_CONNS = 64;
 const GOALS = { singleRatio: 0.5, batchEventsPerSec: 100_000, latencyP50Ms: 5, latencyP99Ms: 25 };
 
-const CHILD = fileURLToPath(new URL('./delivery-child.ts', import.meta.url));
-const BASE_ARGV = ['--conditions=mlgrid-source', '--import', 'tsx'];
 const MLGRID_ARGV = [...BASE_ARGV, ...(process.env.BENCH_MLGRID_ARGS ?? '').split(' ').filter(Boolean)];
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) if (c.exitCode === null) c.kill();
-});
-
-function spawnChild(args: string[], execArgv = BASE_ARGV): ChildProcess {
-  const c = fork(CHILD, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  live.add(c);
-  c.once('exit', () => live.delete(c));
-  return c;
-}
-
-function next<T>(child: ChildProcess, type: string, timeoutMs = 120_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no '${type}' from the child within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMsg = (m: { type?: string }) => {
-      if (m?.type !== type) return;
-      done();
-      resolve(m as T);
-    };
-    const onExit = (code: number | null) => {
-      done();
-      reject(new Error(`child exited (${code}) before '${type}'`));
-    };
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMsg);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMsg);
-    child.once('exit', onExit);
-  });
-}
-
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
-const nonce = () => randomBytes(4).toString('hex');
 const r2 = (x: number) => Number(x.toFixed(2));
 
 type Backend = 'sqlite' | 'postgres';
@@ -143,50 +112,6 @@ async function postgresReachable(): Promise<string | undefined> {
   } finally {
     await c.end().catch(() => {});
   }
-}
-
-interface ReceiverStats {
-  requests: number;
-  events: number;
-  bytes: number;
-  distinct: number;
-  duplicates: number;
-  foreign: number;
-  sampled: number;
-  sampleMismatches: number;
-  firstAt: number;
-  at10: number;
-  at50: number;
-  at90: number;
-  atAll: number;
-  lastAt: number;
-  expected: number;
-  connections: number;
-  maxConcurrent: number;
-  cpuMs: number;
-}
-
-interface Receiver {
-  child: ChildProcess;
-  url: string;
-}
-
-async function startReceiverChild(): Promise<Receiver> {
-  const child = spawnChild(['receiver']);
-  const { url } = await next<{ url: string }>(child, 'ready');
-  return { child, url };
-}
-
-async function expect(rx: Receiver, nonceHex: string, n: number): Promise<void> {
-  const p = next(rx.child, 'expecting');
-  rx.child.send({ type: 'expect', nonce: nonceHex, n });
-  await p;
-}
-
-async function report(rx: Receiver): Promise<ReceiverStats> {
-  const p = next<ReceiverStats>(rx.child, 'report');
-  rx.child.send({ type: 'report' });
-  return p;
 }
 
 const problems: string[] = [];

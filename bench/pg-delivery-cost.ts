@@ -20,11 +20,11 @@
  *   node --conditions=mlgrid-source --import tsx bench/pg-delivery-cost.ts [--rows 60000] [--rounds 3]
  *        [--events-per-request 100] [--json out.json]
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { PostgresStore } from '../packages/server/src/store/postgres-store.js';
 import type { ClaimedDelivery, EventToStore } from '../packages/server/src/store/types.js';
 import { PG_URL, storedEvent } from './lib/delivery-events.js';
+import { postgresCpuMs as serverCpuMs } from './lib/proc.js';
 import { arg, fmt2, median, table, writeJsonIfAsked } from './lib/util.js';
 
 const ROWS = Number(arg('rows') ?? 60_000);
@@ -35,24 +35,6 @@ if (!Number.isInteger(PER_REQUEST) || PER_REQUEST < 1)
   throw new Error('--events-per-request: a positive integer');
 const SUB =
   '/subscriptions/bench/resourceGroups/bench/providers/Microsoft.EventGrid/topics/t/eventSubscriptions/s';
-
-/** CPU time (ms) of every postgres process on this host so far: 10 ms ticks. */
-function serverCpuMs(): number {
-  let ticks = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    if (!stat.includes(' (postgres) ')) continue;
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * 10;
-}
 
 /** Server CPU µs per row spent while `fn` runs. */
 async function cost(fn: () => Promise<void>): Promise<number> {
