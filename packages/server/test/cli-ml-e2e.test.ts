@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAIN } from './helpers/process.js';
 import { ADMIN_KEY, startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/tmp.js';
+import { until } from './helpers/until.js';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const WS = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1`;
@@ -66,5 +67,46 @@ describe('mlgrid ml CLI end to end', () => {
       subject: 'models/churn:1',
       data: { modelName: 'churn', modelVersion: '1', modelTags: { key1: 'value1' } },
     });
+  });
+  it('shows a chain with ml lineage show, as JSON and as a timeline', async () => {
+    const ws = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/wsl`;
+    await sh('mlgrid ml workspace create --name wsl --resource-group rg1 -o none');
+    // A model version registered with lineage: the chain "chain-1" holds it and the ModelRegistered it raised.
+    const version = `${ws}/models/churn/versions/7`;
+    const put = await s.arm('PUT', version, {
+      properties: {
+        modelUri: 'file:///tmp/model.pkl',
+        properties: { 'mlgrid.correlationId': 'chain-1', 'mlgrid.causationId': 'cause-0' },
+      },
+    });
+    expect(put.status, await put.clone().text()).toBe(201);
+    const flags = '--workspace-name wsl --resource-group rg1';
+    const chain = await until(
+      async () => JSON.parse(await sh(`mlgrid ml lineage show --correlation-id chain-1 ${flags}`)),
+      (c) => c.events.length > 0,
+    );
+    expect(chain.correlationId).toBe('chain-1');
+    expect(chain.objects).toEqual([expect.objectContaining({ kind: 'modelVersion', id: version })]);
+    expect(chain.events).toEqual([
+      expect.objectContaining({ type: 'Microsoft.MachineLearningServices.ModelRegistered', source: version }),
+    ]);
+    // From the object, as a table: the version, then the event it raised, in causal order.
+    const table = await sh(`mlgrid ml lineage show --resource-id "${version}" ${flags} -o tsv`);
+    const rows = table
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    expect(rows.map((r) => r.slice(1, 3))).toEqual([
+      ['object', 'modelVersion'],
+      ['event', 'ModelRegistered'],
+    ]);
+    expect(rows[0]![7]).toBe('cause-0'); // what caused the version
+    // Exactly one of the two ids; an unknown chain is the server's 404.
+    await expect(sh(`mlgrid ml lineage show ${flags}`)).rejects.toThrow(
+      /give one of --correlation-id and --resource-id/,
+    );
+    await expect(sh(`mlgrid ml lineage show --correlation-id nope ${flags}`)).rejects.toThrow(
+      /ResourceNotFound|not found/i,
+    );
   });
 });

@@ -15,6 +15,7 @@ import { registerMlData } from './ml-data.js';
 import { registerMlDataDrift } from './ml-datadrift.js';
 import { registerMlEndpoints } from './ml-endpoint.js';
 import { registerMlJob } from './ml-job.js';
+import { registerMlLineage } from './ml-lineage.js';
 import { encodePath } from './http-client.js';
 import { uploadArtifact } from './artifact-upload.js';
 import type { CliIo } from './output.js';
@@ -113,6 +114,7 @@ export function registerMlCommands(program: Command, io: CliIo): void {
   registerMlEndpoints(ml, io);
   registerMlData(ml, io);
   registerMlDataDrift(ml, io);
+  registerMlLineage(ml, io);
 
   const model = ml.command('model').description('Manage the model registry of a workspace');
   const withModel = (c: Command) =>
