@@ -137,7 +137,12 @@ export interface TriggerOutcome {
 }
 
 export type { AutomationRunStatus, AutomationStepRecord };
-export const FINAL_RUN_STATUSES: readonly AutomationRunStatus[] = ['Succeeded', 'Failed', 'Skipped'];
+export const FINAL_RUN_STATUSES: readonly AutomationRunStatus[] = [
+  'Succeeded',
+  'Failed',
+  'Skipped',
+  'Canceled',
+];
 
 export interface AutomationRunOut {
   id: string;
@@ -237,7 +242,15 @@ export class AutomationRuns {
     return this.http.json('GET', path, { apiVersion: ML });
   }
   /**
-   * Polls `get` until the run is Succeeded, Failed or Skipped; throws after `timeoutMs` (default 10 min). A run
+   * Cancels a waiting or running run; returns it canceled (as it is when it already was). An ended run is a 409
+   * ApiError. What its steps already did stays done.
+   */
+  cancel(rg: string, ws: string, name: string, runId: string): Promise<AutomationRunOut> {
+    const path = `${this.automationPath(rg, ws, name)}/runs/${seg(runId)}/cancel`;
+    return this.http.json('POST', path, { apiVersion: ML });
+  }
+  /**
+   * Polls `get` until the run is Succeeded, Failed, Skipped or Canceled; throws after `timeoutMs` (default 10 min). A run
    * the engine has just claimed has no record for a moment (404) while its automation exists: polled through.
    */
   async waitFor(

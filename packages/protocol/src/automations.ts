@@ -1,8 +1,15 @@
 /** Automation runs as the API returns them and the server stores them (docs/automations.md#runs). */
 
-export const AUTOMATION_RUN_STATUSES = ['Queued', 'Running', 'Succeeded', 'Failed', 'Skipped'] as const;
+export const AUTOMATION_RUN_STATUSES = [
+  'Queued',
+  'Running',
+  'Succeeded',
+  'Failed',
+  'Skipped',
+  'Canceled',
+] as const;
 export type AutomationRunStatus = (typeof AUTOMATION_RUN_STATUSES)[number];
-export type AutomationStepStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
+export type AutomationStepStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped' | 'Canceled';
 
 export interface AutomationStepRecord {
   name: string;

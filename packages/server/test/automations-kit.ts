@@ -120,4 +120,4 @@ export function event(data: Json = {}, extra: Json = {}) {
 }
 
 export const status = (r: Json) => r.properties.status as string;
-export const finished = (r: Json) => ['Succeeded', 'Failed', 'Skipped'].includes(status(r));
+export const finished = (r: Json) => ['Succeeded', 'Failed', 'Skipped', 'Canceled'].includes(status(r));

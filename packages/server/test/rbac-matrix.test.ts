@@ -91,7 +91,7 @@ const ARM_ROUTES = {
   automations: [`${WS}/automations`],
   automation: [`${WS}/automations/a1`, `${WS}/automations/a1/run`],
   automationRuns: [`${WS}/automations/a1/runs`],
-  automationRun: [`${WS}/automations/a1/runs/r1`],
+  automationRun: [`${WS}/automations/a1/runs/r1`, `${WS}/automations/a1/runs/r1/cancel`],
   // Writing a function is running a command on the server: Owner and Contributor (and the admin key) only.
   functions: [`${SITE}/functions`],
   function: [`${SITE}/functions/f1`],

@@ -1,5 +1,6 @@
 /**
- * `mlgrid automation create|show|list|delete|trigger` and `mlgrid automation run list|show` (docs/automations.md#cli).
+ * `mlgrid automation create|show|list|delete|trigger` and `mlgrid automation run list|show|cancel`
+ * (docs/automations.md#cli).
  * The definition comes from a YAML or JSON file: the `properties` of the resource, or the whole body.
  */
 import { Command } from 'commander';
@@ -121,7 +122,7 @@ export function registerAutomationCommands(program: Command, io: CliIo): void {
   const run = auto.command('run').description('Runs of an automation');
   wsLeaf(run, 'list', 'Runs, newest first (waiting ones included)')
     .requiredOption('-n, --name <name>', 'automation name')
-    .option('--status <status>', 'only Queued, Running, Succeeded, Failed or Skipped runs')
+    .option('--status <status>', 'only Queued, Running, Succeeded, Failed, Skipped or Canceled runs')
     .option('--top <n>', 'at most this many (default 100)')
     .action(
       action<NameFlags & GlobalFlags & { status?: string; top?: string }>(io, async (f, ctx) => {
@@ -139,6 +140,14 @@ export function registerAutomationCommands(program: Command, io: CliIo): void {
     .action(
       action<NameFlags & { runId: string }>(io, async (f, ctx) =>
         ctx.print(await ctx.client.get(`${automationPath(ctx, f)}/runs/${f.runId}`)),
+      ),
+    );
+  wsLeaf(run, 'cancel', 'Cancel a waiting or running run (what its steps did stays done)')
+    .requiredOption('-n, --name <name>', 'automation name')
+    .requiredOption('--run-id <id>', 'the run id')
+    .action(
+      action<NameFlags & { runId: string }>(io, async (f, ctx) =>
+        ctx.print(await ctx.client.post(`${automationPath(ctx, f)}/runs/${f.runId}/cancel`)),
       ),
     );
 }

@@ -41,7 +41,7 @@ export function summarize(e: TriggerEvent): EventSummary {
 }
 
 export function isFinal(status: RunStatus): boolean {
-  return status === 'Succeeded' || status === 'Failed' || status === 'Skipped';
+  return status === 'Succeeded' || status === 'Failed' || status === 'Skipped' || status === 'Canceled';
 }
 
 /** A run that starts now, with every step pending. */
@@ -93,14 +93,25 @@ export function skippedRun(a: {
   };
 }
 
-/** The run's end: every step not reached is Skipped. */
-export function endRun(doc: RunDoc, status: 'Succeeded' | 'Failed', now: number, reason?: string): RunDoc {
+/** The run's end: every step not reached is Skipped; a canceled run's step in progress is Canceled. */
+export function endRun(
+  doc: RunDoc,
+  status: 'Succeeded' | 'Failed' | 'Canceled',
+  now: number,
+  reason?: string,
+): RunDoc {
   const endedAt = new Date(now).toISOString();
   return {
     ...doc,
     status,
     ...(reason !== undefined ? { reason } : {}),
-    steps: doc.steps.map((s) => (s.status === 'Pending' ? { ...s, status: 'Skipped' } : s)),
+    steps: doc.steps.map((s) =>
+      s.status === 'Pending'
+        ? { ...s, status: 'Skipped' }
+        : s.status === 'Running' && status === 'Canceled'
+          ? { ...s, status: 'Canceled' }
+          : s,
+    ),
     endedAt,
     durationMs: doc.startedAt ? Math.max(0, now - Date.parse(doc.startedAt)) : 0,
   };

@@ -21,11 +21,13 @@ import {
   type RunningRun,
 } from '../core/automation-storm.js';
 import type { ResourceRecord, Store } from '../store/types.js';
+import { cancelRun } from './automation-cancel.js';
 import {
   AUTOMATION_KIND,
   AutomationGone,
   eventKey,
   RUN_KIND,
+  runKey,
   STATE_KIND,
   stormConfig,
   updateState,
@@ -109,6 +111,16 @@ export class AutomationEngine {
     for (const a of this.active.values())
       if (a.autoKey === autoKey) a.ac.abort(new Error('automation deleted'));
     this.intake.forget(autoKey);
+  }
+
+  /**
+   * Cancels a run (automation-cancel.ts); a step in progress here stops at once, one on another node at that
+   * node's next claim renewal.
+   */
+  async cancel(auto: ResourceRecord, runId: string, reason: string): Promise<RunDoc> {
+    const doc = await cancelRun(this.store, this.now, auto, runId, reason);
+    this.active.get(runId)?.ac.abort(new Error('run canceled'));
+    return doc;
   }
 
   /** Accepts events for an automation; resolves once each is recorded in a run (or a skipped run). */
@@ -247,6 +259,11 @@ export class AutomationEngine {
         return { state: next ?? s, result: next !== undefined };
       });
       if (!result) ac.abort(new Error('the run was taken over by another node'));
+      // Canceled through another node: the record is final, and this node is fenced off it.
+      else {
+        const rec = await this.store.getResource(runKey(autoKey, runId));
+        if (rec && isFinal((rec.spec as RunDoc).status)) ac.abort(new Error('run canceled'));
+      }
     } catch (err) {
       if (err instanceof AutomationGone) ac.abort(err);
       else this.log.warn({ err, run: runId }, 'could not renew an automation run claim');

@@ -124,12 +124,13 @@ class RunWriter {
   }
 }
 
-interface LoadedEvent {
+export interface LoadedEvent {
   event: TriggerEvent;
   envelope: Record<string, unknown>;
 }
 
-async function loadEvents(store: Store, autoKey: string, ids: string[]): Promise<LoadedEvent[]> {
+/** A run's trigger events, as far as they are still stored. */
+export async function loadEvents(store: Store, autoKey: string, ids: string[]): Promise<LoadedEvent[]> {
   const out: LoadedEvent[] = [];
   for (const id of ids) {
     const mark = await store.getResource(eventKey(autoKey, id));

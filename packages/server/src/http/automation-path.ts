@@ -1,5 +1,6 @@
 /**
- * Automation paths below a workspace (docs/automations.md#api): `automations[/{name}[/run | /runs[/{runId}]]]`.
+ * Automation paths below a workspace (docs/automations.md#api):
+ * `automations[/{name}[/run | /runs[/{runId}[/cancel]]]]`.
  * Parsed for `ml-path.ts`, which owns the workspace prefix.
  */
 import type { WorkspaceRef } from '../core/ml-events.js';
@@ -8,7 +9,7 @@ export type AutomationTarget =
   | ({ kind: 'automations' } & WorkspaceRef)
   | ({ kind: 'automation'; automation: string; action?: 'run' } & WorkspaceRef)
   | ({ kind: 'automationRuns'; automation: string } & WorkspaceRef)
-  | ({ kind: 'automationRun'; automation: string; run: string } & WorkspaceRef);
+  | ({ kind: 'automationRun'; automation: string; run: string; action?: 'cancel' } & WorkspaceRef);
 
 /** `seg`/`lower`: decoded path segments; index 8 is `automations`. */
 export function parseAutomationPath(
@@ -24,10 +25,13 @@ export function parseAutomationPath(
   if (lower[10] !== 'runs') return undefined;
   if (lower.length === 11) return { kind: 'automationRuns', ...ws, automation };
   if (lower.length === 12) return { kind: 'automationRun', ...ws, automation, run: seg[11]! };
+  if (lower.length === 13 && lower[12] === 'cancel')
+    return { kind: 'automationRun', ...ws, automation, run: seg[11]!, action: 'cancel' };
   return undefined;
 }
 
 export function automationAllowedMethods(t: AutomationTarget): string[] {
   if (t.kind === 'automation') return t.action === 'run' ? ['POST'] : ['PUT', 'GET', 'DELETE'];
+  if (t.kind === 'automationRun' && t.action === 'cancel') return ['POST'];
   return ['GET'];
 }

@@ -1,4 +1,4 @@
-/** Automation routes (`…/workspaces/{ws}/automations[/{name}[/run | /runs[/{runId}]]]`), from `dispatchMl`. */
+/** Automation routes (`…/workspaces/{ws}/automations[/{name}[/run | /runs[/{runId}[/cancel]]]]`), from `dispatchMl`. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MlgridError } from '../core/errors.js';
 import type { AppDeps } from './app.js';
@@ -19,7 +19,7 @@ export async function dispatchAutomation(
     case 'automationRuns':
       return { value: await svc.runs(t, t.automation, { status: q.status, top: q.$top ?? q.top }) };
     case 'automationRun':
-      return svc.run(t, t.automation, t.run);
+      return t.action === 'cancel' ? svc.cancelRun(t, t.automation, t.run) : svc.run(t, t.automation, t.run);
   }
   if (t.action === 'run') return reply.code(202).send(await svc.trigger(t, t.automation, req.body));
   switch (req.method) {

@@ -203,6 +203,14 @@ export class AutomationService {
     throw notFound('automation run', `${doc.id}/runs/${runId}`);
   }
 
+  /** Cancels a waiting or running run (docs/automations.md#cancelling-a-run); 409 once it has ended. */
+  async cancelRun(ref: WorkspaceRef, name: string, runId: string) {
+    const rec = await this.require(ref, name);
+    const doc = rec.spec as AutomationDoc;
+    const run = await this.engine.cancel(rec, runId, `canceled at ${this.now().toISOString()}`);
+    return renderRun(doc.id, run);
+  }
+
   /** A manual trigger: one Event Grid event goes through the same path as a delivered one (condition, storm control). */
   async trigger(ref: WorkspaceRef, name: string, body: unknown) {
     const rec = await this.require(ref, name);

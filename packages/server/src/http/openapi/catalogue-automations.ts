@@ -179,7 +179,7 @@ export const AUTOMATION_OPERATIONS: Operation[] = [
       ...base.query,
       {
         name: 'status',
-        description: 'Queued, Running, Succeeded, Failed or Skipped.',
+        description: 'Queued, Running, Succeeded, Failed, Skipped or Canceled.',
         schema: { type: 'string' },
       },
       { name: '$top', description: 'At most this many (1-1000, default 100).', schema: { type: 'integer' } },
@@ -194,5 +194,14 @@ export const AUTOMATION_OPERATIONS: Operation[] = [
     summary: 'A run: its record and its trigger events',
     arm: { kind: 'automationRun' },
     responses: { '200': json(ref('AutomationRun'), 'The run.') },
+  },
+  {
+    ...base,
+    operationId: 'AutomationRuns_Cancel',
+    method: 'post',
+    path: `${AUTOMATION}/runs/{runId}/cancel`,
+    summary: 'Cancel a waiting or running run (a canceled run is returned as it is; 409 once it has ended)',
+    arm: { kind: 'automationRun', action: 'cancel' },
+    responses: { '200': json(ref('AutomationRun'), 'The run, canceled.') },
   },
 ];

@@ -113,7 +113,10 @@ const SAMPLES: { [K in Kind]: { paths: string[]; actions: Record<ActionOf<K>, st
   automations: { paths: [`${WS}/automations`], actions: {} },
   automation: { paths: [`${WS}/automations/a1`], actions: { run: `${WS}/automations/a1/run` } },
   automationRuns: { paths: [`${WS}/automations/a1/runs`], actions: {} },
-  automationRun: { paths: [`${WS}/automations/a1/runs/r1`], actions: {} },
+  automationRun: {
+    paths: [`${WS}/automations/a1/runs/r1`],
+    actions: { cancel: `${WS}/automations/a1/runs/r1/cancel` },
+  },
   functions: { paths: [`${SITE}/functions`], actions: {} },
   function: { paths: [`${SITE}/functions/f1`], actions: {} },
 };
