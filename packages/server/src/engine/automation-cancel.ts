@@ -10,6 +10,7 @@ import { endRun, isFinal, summarize, type RunDoc } from '../core/automation-run.
 import type { AutomationState, QueuedRun, RunningRun } from '../core/automation-storm.js';
 import type { ResourceRecord, Store } from '../store/types.js';
 import {
+  AutomationGone,
   createOnce,
   RUN_KIND,
   runKey,
@@ -29,12 +30,18 @@ export async function cancelRun(
   runId: string,
   reason: string,
 ): Promise<RunDoc> {
-  const { result: queued } = await updateState(store, auto.key, now, (s) => {
+  const id = `${(auto.spec as AutomationDoc).id}/runs/${runId}`;
+  const queued = await updateState(store, auto.key, now, (s) => {
     const q = s.queue.find((x) => x.runId === runId);
     return q
       ? { state: { ...s, queue: s.queue.filter((x) => x !== q) }, result: q }
       : { state: s, result: undefined as QueuedRun | undefined };
-  });
+  }).then(
+    (r) => r.result,
+    (err: unknown) => {
+      throw err instanceof AutomationGone ? notFound('automation run', id) : err;
+    },
+  );
   const key = runKey(auto.key, runId);
   for (let i = 0; i < CAS_TRIES; i++) {
     let rec = await store.getResource(key);
@@ -43,7 +50,7 @@ export async function cancelRun(
       // that node, finding it, ends the run without starting it.
       const state = (await store.getResource(stateKey(auto.key)))?.spec as AutomationState | undefined;
       const entry = queued ?? state?.running.find((r) => r.runId === runId);
-      if (!entry) throw notFound('automation run', `${(auto.spec as AutomationDoc).id}/runs/${runId}`);
+      if (!entry) throw notFound('automation run', id);
       const at = new Date(now()).toISOString();
       const spec = await neverStarted(store, auto.key, entry, now(), reason);
       rec = await createOnce(
