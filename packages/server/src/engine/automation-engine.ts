@@ -259,8 +259,8 @@ export class AutomationEngine {
         return { state: next ?? s, result: next !== undefined };
       });
       if (!result) ac.abort(new Error('the run was taken over by another node'));
-      // Canceled through another node: the record is final, and this node is fenced off it.
       else {
+        // Canceled through another node: the record is final, and this node is fenced off it.
         const rec = await this.store.getResource(runKey(autoKey, runId));
         if (rec && isFinal((rec.spec as RunDoc).status)) ac.abort(new Error('run canceled'));
       }
