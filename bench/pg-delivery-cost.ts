@@ -18,8 +18,12 @@
  * It also reports the attempt log's size on disk per attempt (table, indexes and TOAST).
  *
  *   node --conditions=mlgrid-source --import tsx bench/pg-delivery-cost.ts [--rows 60000] [--rounds 3]
- *        [--events-per-request 100] [--json out.json]
+ *        [--events-per-request 100] [--event-bytes N] [--json out.json]
+ *
+ * --event-bytes N pads each event's `data` with incompressible text to about N bytes of JSON: above ~2 KB
+ * compressed, PostgreSQL stores the body out of line (TOAST), which the claim then reads back.
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PostgresStore } from '../packages/server/src/store/postgres-store.js';
 import type { ClaimedDelivery, EventToStore } from '../packages/server/src/store/types.js';
@@ -31,6 +35,7 @@ const ROWS = Number(arg('rows') ?? 60_000);
 const ROUNDS = Number(arg('rounds') ?? 3);
 const PAGE = 500;
 const PER_REQUEST = Number(arg('events-per-request') ?? 100);
+const EVENT_BYTES = Number(arg('event-bytes') ?? 0);
 if (!Number.isInteger(PER_REQUEST) || PER_REQUEST < 1)
   throw new Error('--events-per-request: a positive integer');
 const SUB =
@@ -43,11 +48,25 @@ async function cost(fn: () => Promise<void>): Promise<number> {
   return ((serverCpuMs() - before) * 1000) / ROWS;
 }
 
+/** `n` characters of random base64: they do not compress. */
+const padding = (n: number) =>
+  n <= 0
+    ? ''
+    : randomBytes(Math.ceil((n * 3) / 4))
+        .toString('base64')
+        .slice(0, n);
+
 async function seed(store: PostgresStore): Promise<void> {
   for (let from = 0; from < ROWS; from += 100) {
     const events: EventToStore[] = [];
     for (let seq = from; seq < Math.min(from + 100, ROWS); seq++) {
-      const e = storedEvent('0badcafe', seq) as { id: string; eventType: string; subject: string };
+      const e = storedEvent('0badcafe', seq) as {
+        id: string;
+        eventType: string;
+        subject: string;
+        data: object;
+      };
+      if (EVENT_BYTES > 0) e.data = { ...e.data, padding: padding(EVENT_BYTES - JSON.stringify(e).length) };
       const body = JSON.stringify(e);
       const { id: eventId, eventType, subject } = e;
       events.push({
