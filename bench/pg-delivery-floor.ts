@@ -181,6 +181,30 @@ async function claim(c: pg.Client, layout: Layout): Promise<Ready[]> {
   return out;
 }
 
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Starts measuring; the returned function gives a run's figures for `events` delivered by epoch time `endAt`,
+ * with the receiver's CPU over the same span (its own counter).
+ */
+function meter() {
+  const cpu0 = process.cpuUsage();
+  const [pg0, busy0, t0] = [postgresCpuMs(), machineBusyMs(), epochNow()];
+  return (events: number, endAt: number, receiverMs: number): Omit<Run, 'case'> => {
+    const c = process.cpuUsage(cpu0);
+    const us = (ms: number) => (ms * 1000) / events;
+    const machine = us(machineBusyMs() - busy0);
+    return {
+      eventsPerSec: events / ((endAt - t0) / 1000),
+      dispatcher: (c.user + c.system) / events,
+      receiver: us(receiverMs),
+      postgres: us(postgresCpuMs() - pg0),
+      machine,
+      ceiling: (CORES * 1e6) / machine,
+    };
+  };
+}
+
 const backendPid = async (c: pg.Client) =>
   (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
 
@@ -201,10 +225,9 @@ async function drain(rx: Receiver, layout: Layout, n: number): Promise<Run> {
     await seed(admin, id, layout, n);
     await expect(rx, id, n);
     const all = next<ReceiverStats>(rx.child, 'all', 300_000);
-    const cpu0 = process.cpuUsage();
     const backends = await Promise.all([claimer, settler].map(backendPid));
-    const [pg0, busy0, t0] = [postgresCpuMs(), machineBusyMs(), performance.now()];
     const [claim0, settle0] = backends.map(processCpuMs);
+    const measured = meter();
 
     const ready: Ready[] = [];
     const done: { group: string; startedAt: number; ms: number; ids: string }[] = [];
@@ -259,9 +282,7 @@ async function drain(rx: Receiver, layout: Layout, n: number): Promise<Run> {
     if (failed) throw failed;
     await settling;
     const got = await all;
-    const c = process.cpuUsage(cpu0);
-    const secs = (got.atAll - (performance.timeOrigin + t0)) / 1000;
-    const [pgMs, busyMs] = [postgresCpuMs() - pg0, machineBusyMs() - busy0];
+    const figures = measured(n, got.atAll, got.cpuMs);
     const [claimMs, settleMs] = [processCpuMs(backends[0]!) - claim0!, processCpuMs(backends[1]!) - settle0!];
     const left = await admin.query(`SELECT count(*)::int AS n FROM groups WHERE status <> 'delivered'`);
     if (left.rows[0].n !== 0) throw new Error(`${left.rows[0].n} groups not settled`);
@@ -269,18 +290,7 @@ async function drain(rx: Receiver, layout: Layout, n: number): Promise<Run> {
     if (rep.distinct !== n || rep.sampleMismatches > 0)
       throw new Error(`receiver: ${rep.distinct} of ${n} distinct, ${rep.sampleMismatches} mismatches`);
     const us = (ms: number) => (ms * 1000) / n;
-    const machine = us(busyMs);
-    return {
-      case: layout,
-      eventsPerSec: n / secs,
-      dispatcher: (c.user + c.system) / n,
-      receiver: us(got.cpuMs),
-      postgres: us(pgMs),
-      pgClaim: us(claimMs),
-      pgSettle: us(settleMs),
-      machine,
-      ceiling: (CORES * 1e6) / machine,
-    };
+    return { case: layout, ...figures, pgClaim: us(claimMs), pgSettle: us(settleMs) };
   } finally {
     await http.close();
     await Promise.all([claimer.end(), settler.end()]);
@@ -298,8 +308,8 @@ async function raw(rx: Receiver, ms: number): Promise<Run> {
   await expect(rx, id, 0);
   const http = new Pool(rx.url, { connections: IN_FLIGHT, keepAliveTimeout: 30_000 });
   const rx0 = (await report(rx)).cpuMs;
-  const cpu0 = process.cpuUsage();
-  const [pg0, busy0, t0] = [postgresCpuMs(), machineBusyMs(), performance.now()];
+  const measured = meter();
+  const t0 = performance.now();
   let requests = 0;
   let k = 0;
   const worker = async () => {
@@ -311,23 +321,10 @@ async function raw(rx: Receiver, ms: number): Promise<Run> {
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  const secs = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(cpu0);
-  const [pgMs, busyMs] = [postgresCpuMs() - pg0, machineBusyMs() - busy0];
+  const endAt = epochNow();
   const rxMs = (await report(rx)).cpuMs - rx0;
   await http.close();
-  const events = requests * BATCH;
-  const us = (x: number) => (x * 1000) / events;
-  const machine = us(busyMs);
-  return {
-    case: 'raw',
-    eventsPerSec: events / secs,
-    dispatcher: (c.user + c.system) / events,
-    receiver: us(rxMs),
-    postgres: us(pgMs),
-    machine,
-    ceiling: (CORES * 1e6) / machine,
-  };
+  return { case: 'raw', ...measured(requests * BATCH, endAt, rxMs) };
 }
 
 const rx = await startReceiverChild();

@@ -11,6 +11,7 @@ import type { AutomationState, QueuedRun, RunningRun } from '../core/automation-
 import type { ResourceRecord, Store } from '../store/types.js';
 import {
   AutomationGone,
+  CAS_TRIES,
   createOnce,
   RUN_KIND,
   runKey,
@@ -19,8 +20,6 @@ import {
   type AutomationDoc,
 } from './automation-docs.js';
 import { loadEvents } from './automation-runner.js';
-
-const CAS_TRIES = 20;
 
 /** Cancels run `runId` of automation `auto`; returns its final record. Cancelling a canceled run returns it. */
 export async function cancelRun(

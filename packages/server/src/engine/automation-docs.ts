@@ -87,7 +87,8 @@ export class Fenced extends Error {
   }
 }
 
-const CAS_TRIES = 100;
+/** Compare-and-set attempts before giving up under contention. */
+export const CAS_TRIES = 100;
 
 /**
  * Applies `change` to the automation's state with compare-and-set, retrying on conflict. `change` returns the
